@@ -1,0 +1,376 @@
+/*
+ * System descriptions: exact values loaded from good descriptions (ids,
+ * defaults, sizes, addresses), the generated configuration, and channel
+ * lookups.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "sysdesc_fixture.h"
+
+static bool load_full(void)
+{
+    char path[2048];
+    struct sd_error err;
+    source_path(path, sizeof path, "tests/data/sysdesc/good/full.json");
+    bool ok = sd_load_file(path, sys, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    return ok;
+}
+
+static void test_full_description(void)
+{
+    if (!load_full()) {
+        return;
+    }
+    CHECK_STR_CONTAINS(sys->name, "full");
+    CHECK_STR_CONTAINS(sys->source, "tests/data/sysdesc/good/full.json");
+    CHECK_EQ(sys->n_pds, 7);
+    CHECK_EQ(sys->n_regions, 9);
+    CHECK_EQ(sys->n_channels, 5);
+
+    int eth = pd_named("eth");
+    CHECK_EQ(eth, 0);
+    CHECK_EQ(sys->pds[eth].kind, SD_KIND_DRIVER);
+    CHECK(strcmp(sys->pds[eth].program, "virtio_net") == 0);
+    CHECK_EQ(sys->pds[eth].priority, 200);
+    CHECK_EQ(sys->pds[eth].core, 0);
+    CHECK_EQ(sys->pds[pd_named("mux_rx")].kind, SD_KIND_MULTIPLEXER);
+    CHECK_EQ(sys->pds[pd_named("copy0")].kind, SD_KIND_COPIER);
+    CHECK_EQ(sys->pds[pd_named("copy0")].core, -1);
+    CHECK_EQ(sys->pds[pd_named("client0")].kind, SD_KIND_CLIENT);
+    CHECK_EQ(sys->pds[pd_named("client0")].core, 63);
+    CHECK_EQ(sys->pds[pd_named("acct")].kind, SD_KIND_ACCOUNTING);
+    CHECK_EQ(sys->pds[pd_named("acct")].priority, 0);
+    CHECK_EQ(sys->pds[pd_named("tester")].kind, SD_KIND_TEST);
+    CHECK_EQ(sys->pds[pd_named("tester")].priority, 254);
+
+    /* IRQs: explicit id 0 for "link" is taken first, so "dev" gets 1. */
+    CHECK_EQ(sys->pds[eth].n_irqs, 2);
+    CHECK(strcmp(sys->pds[eth].irqs[0].name, "dev") == 0);
+    CHECK_EQ(sys->pds[eth].irqs[0].irq, 79);
+    CHECK_EQ(sys->pds[eth].irqs[0].id, 1);
+    CHECK(sys->pds[eth].irqs[0].edge);
+    CHECK_EQ(sys->pds[eth].irqs[1].irq, 80);
+    CHECK_EQ(sys->pds[eth].irqs[1].id, 0);
+    CHECK(!sys->pds[eth].irqs[1].edge);
+    const struct sd_pd *tester = &sys->pds[pd_named("tester")];
+    CHECK_EQ(tester->irqs[0].irq, 1019);
+    CHECK_EQ(tester->irqs[0].id, 0);
+    CHECK_EQ(tester->irqs[1].irq, 32);
+    CHECK_EQ(tester->irqs[1].id, 1);
+
+    /* Params: strings kept, integers and booleans written out, comment keys dropped. */
+    CHECK_EQ(sys->pds[eth].n_params, 3);
+    CHECK(strcmp(sys->pds[eth].params[0].key, "mac") == 0);
+    CHECK(strcmp(sys->pds[eth].params[0].value, "52:54:00:12:34:56") == 0);
+    CHECK(strcmp(sys->pds[eth].params[1].value, "1500") == 0);
+    CHECK(strcmp(sys->pds[eth].params[2].value, "false") == 0);
+    const struct sd_pd *client = &sys->pds[pd_named("client0")];
+    CHECK(strcmp(client->params[0].value, "true") == 0);
+    CHECK(strcmp(client->params[1].value, "-12") == 0);
+
+    /* The VM. */
+    int linux_vm = pd_named("linux");
+    CHECK_EQ(linux_vm, 6);
+    const struct sd_pd *vm = &sys->pds[linux_vm];
+    CHECK_EQ(vm->kind, SD_KIND_VM);
+    CHECK_EQ(vm->vm.vcpus, 2);
+    CHECK_EQ(vm->vm.memory, 256u << 20);
+    CHECK(strcmp(vm->vm.kernel, "Image") == 0);
+    CHECK(strcmp(vm->vm.initrd, "rootfs.cpio.gz") == 0);
+    CHECK(strcmp(vm->vm.bootargs, "console=hvc0 quiet") == 0);
+    CHECK_EQ(vm->vm.n_devices, 2);
+    CHECK(strcmp(vm->vm.devices[1], "usb0") == 0);
+    CHECK_EQ(vm->core, 2);
+    CHECK_EQ(vm->priority, 90);
+    CHECK(vm->program[0] == '\0');
+    CHECK_EQ(vm->n_params, 1);
+
+    /* Sizes in every notation. */
+    CHECK_EQ(sys->regions[sd_find_region(sys, "rx_free")].size, 4096);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "rx_active")].size, 4096);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "rx_data")].size, 2u << 20);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "tx_data")].size, 64u << 10);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "guest_ram")].size, 1u << 30);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "counters")].size, 8192);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "huge")].size, UINT64_C(2) << 30);
+    CHECK_EQ(sys->regions[sd_find_region(sys, "mid")].size, 3u << 20);
+    CHECK_EQ(sd_find_region(sys, "nothing"), -1);
+    CHECK_EQ(sd_find_pd(sys, "nothing"), -1);
+
+    /* Maps: default local names, hex and decimal vaddrs, rights in any order. */
+    CHECK_EQ(sys->pds[eth].n_maps, 3);
+    const struct sd_map *rx_free = map_named(eth, "rx_free");
+    CHECK(rx_free->has_vaddr);
+    CHECK_EQ(rx_free->vaddr, 0x20000000);
+    CHECK_EQ(rx_free->rights, PN_RIGHT_READ | PN_RIGHT_WRITE);
+    CHECK_EQ(rx_free->region, sd_find_region(sys, "rx_free"));
+    CHECK_EQ(map_named(eth, "rx_active")->vaddr, 0x20001000);
+    CHECK_EQ(map_named(eth, "rx_active")->rights, PN_RIGHT_READ);
+    CHECK_EQ(map_named(eth, "data")->vaddr, 0x20200000);
+    int mux = pd_named("mux_rx");
+    CHECK(!map_named(mux, "rx_free")->has_vaddr);
+    CHECK_EQ(map_named(mux, "rx_free")->rights, PN_RIGHT_READ | PN_RIGHT_WRITE);
+    CHECK_EQ(map_named(pd_named("client0"), "tx_data")->rights,
+             PN_RIGHT_READ | PN_RIGHT_WRITE | PN_RIGHT_EXECUTE);
+    CHECK_EQ(sys->pds[pd_named("copy0")].n_maps, 2);
+
+    /*
+     * Channel ids: explicit ones first (mux_rx "to_copy" 0, eth "tx" 5,
+     * client0 "tx" 62), then IRQs, then the rest in file order.
+     */
+    const struct sd_channel *eth_mux = channel_named("eth_mux");
+    CHECK_EQ(eth_mux->ends[0].pd, eth);
+    CHECK(strcmp(eth_mux->ends[0].name, "eth_mux") == 0);
+    CHECK_EQ(eth_mux->ends[0].id, 2);
+    CHECK_EQ(eth_mux->ends[1].pd, mux);
+    CHECK_EQ(eth_mux->ends[1].id, 1);
+    const struct sd_channel *mux_copy = channel_named("mux_copy");
+    CHECK(strcmp(mux_copy->ends[0].name, "to_copy") == 0);
+    CHECK_EQ(mux_copy->ends[0].id, 0);
+    CHECK(strcmp(mux_copy->ends[1].name, "from_mux") == 0);
+    CHECK_EQ(mux_copy->ends[1].id, 0);
+    const struct sd_channel *copy_client = channel_named("copy_client");
+    CHECK_EQ(copy_client->ends[0].id, 1);
+    CHECK(strcmp(copy_client->ends[1].name, "rx") == 0);
+    CHECK_EQ(copy_client->ends[1].id, 0);
+    const struct sd_channel *eth_tx = channel_named("eth_tx");
+    CHECK_EQ(eth_tx->ends[0].id, 5);
+    CHECK_EQ(eth_tx->ends[1].id, 62);
+    const struct sd_channel *vm_link = channel_named("vm_link");
+    CHECK_EQ(vm_link->ends[0].pd, linux_vm);
+    CHECK_EQ(vm_link->ends[0].id, 0);
+    CHECK(strcmp(vm_link->ends[1].name, "vm_link") == 0);
+    CHECK_EQ(vm_link->ends[1].id, 2);
+}
+
+static void test_build_config(void)
+{
+    if (!load_full()) {
+        return;
+    }
+    struct pn_config cfg;
+    memset(&cfg, 0xa5, sizeof cfg);
+    sd_build_config(sys, sd_find_pd(sys, "eth"), &cfg);
+    CHECK_EQ(cfg.magic, PN_CONFIG_MAGIC);
+    CHECK_EQ(cfg.version, PN_CONFIG_VERSION);
+    CHECK(strcmp(cfg.name, "eth") == 0);
+    CHECK_EQ(cfg.priority, 200);
+
+    CHECK_EQ(cfg.n_regions, 3);
+    CHECK(strcmp(cfg.regions[0].name, "rx_free") == 0);
+    CHECK_EQ(cfg.regions[0].vaddr, 0x20000000);
+    CHECK_EQ(cfg.regions[0].size, 4096);
+    CHECK_EQ(cfg.regions[0].rights, PN_RIGHT_READ | PN_RIGHT_WRITE);
+    CHECK(strcmp(cfg.regions[2].name, "data") == 0);
+    CHECK_EQ(cfg.regions[2].size, 2u << 20);
+    CHECK_EQ(cfg.regions[3].size, 0); /* the rest is zeroed */
+
+    /* Channels and IRQs together, by id. */
+    CHECK_EQ(cfg.n_channels, 4);
+    CHECK(strcmp(cfg.channels[0].name, "link") == 0);
+    CHECK_EQ(cfg.channels[0].id, 0);
+    CHECK_EQ(cfg.channels[0].flags, PN_CHANNEL_IRQ);
+    CHECK(strcmp(cfg.channels[1].name, "dev") == 0);
+    CHECK_EQ(cfg.channels[1].id, 1);
+    CHECK_EQ(cfg.channels[1].flags, PN_CHANNEL_IRQ);
+    CHECK(strcmp(cfg.channels[2].name, "eth_mux") == 0);
+    CHECK_EQ(cfg.channels[2].id, 2);
+    CHECK_EQ(cfg.channels[2].flags, 0);
+    CHECK(strcmp(cfg.channels[3].name, "tx") == 0);
+    CHECK_EQ(cfg.channels[3].id, 5);
+    CHECK_EQ(cfg.channels[3].flags, 0);
+
+    CHECK_EQ(cfg.n_params, 3);
+    CHECK(strcmp(cfg.params[1].key, "mtu") == 0);
+    CHECK(strcmp(cfg.params[1].value, "1500") == 0);
+
+    /* A map without a vaddr reads 0: the packer or hosted runner places it. */
+    sd_build_config(sys, sd_find_pd(sys, "mux_rx"), &cfg);
+    CHECK_EQ(cfg.n_regions, 2);
+    CHECK_EQ(cfg.regions[0].vaddr, 0);
+    CHECK_EQ(cfg.n_channels, 3);
+    CHECK(strcmp(cfg.channels[0].name, "to_copy") == 0);
+    CHECK(strcmp(cfg.channels[2].name, "vm_link") == 0);
+    CHECK_EQ(cfg.n_params, 0);
+
+    sd_build_config(sys, sd_find_pd(sys, "linux"), &cfg);
+    CHECK_EQ(cfg.magic, PN_CONFIG_MAGIC);
+    CHECK_EQ(cfg.regions[0].vaddr, 0x40000000);
+    CHECK(strcmp(cfg.params[0].value, "uio") == 0);
+
+    /* No such PD: an all-zero configuration, which pn_config_valid() rejects. */
+    sd_build_config(sys, 99, &cfg);
+    CHECK_EQ(cfg.magic, 0);
+    CHECK_EQ(cfg.n_channels, 0);
+    sd_build_config(sys, -1, &cfg);
+    CHECK_EQ(cfg.magic, 0);
+}
+
+static void test_channel_of(void)
+{
+    if (!load_full()) {
+        return;
+    }
+    int end = -1;
+    int mux = sd_find_pd(sys, "mux_rx");
+    CHECK_EQ(sd_channel_of(sys, mux, 2, &end), 4);
+    CHECK_EQ(end, 1);
+    CHECK_EQ(sd_channel_of(sys, mux, 0, &end), 1);
+    CHECK_EQ(end, 0);
+    CHECK_EQ(sd_channel_of(sys, sd_find_pd(sys, "client0"), 62, &end), 3);
+    CHECK_EQ(end, 1);
+    CHECK_EQ(sd_channel_of(sys, sd_find_pd(sys, "eth"), 2, NULL), 0);
+    /* IRQ ids are not channels. */
+    CHECK_EQ(sd_channel_of(sys, sd_find_pd(sys, "eth"), 0, &end), -1);
+    CHECK_EQ(sd_channel_of(sys, sd_find_pd(sys, "eth"), 1, &end), -1);
+    CHECK_EQ(sd_channel_of(sys, mux, 3, &end), -1);
+    CHECK_EQ(sd_channel_of(sys, sd_find_pd(sys, "acct"), 0, &end), -1);
+}
+
+static void test_hosted_pipeline(void)
+{
+    char path[2048];
+    struct sd_error err;
+    source_path(path, sizeof path, "systems/hosted-pipeline.json");
+    bool ok = sd_load_file(path, sys, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    if (!ok) {
+        return;
+    }
+    CHECK_EQ(sys->n_pds, 4);
+    CHECK_EQ(sys->n_regions, 3);
+    CHECK_EQ(sys->n_channels, 3);
+    struct pn_config cfg;
+    sd_build_config(sys, sd_find_pd(sys, "mux"), &cfg);
+    CHECK_EQ(cfg.priority, 110);
+    CHECK_EQ(cfg.n_regions, 3);
+    CHECK(strcmp(cfg.regions[1].name, "out0") == 0);
+    CHECK_EQ(cfg.regions[1].size, 64u << 10);
+    CHECK_EQ(cfg.n_channels, 3);
+    CHECK(strcmp(cfg.channels[0].name, "in") == 0);
+    CHECK(strcmp(cfg.channels[1].name, "out0") == 0);
+    CHECK(strcmp(cfg.channels[2].name, "out1") == 0);
+    sd_build_config(sys, sd_find_pd(sys, "producer"), &cfg);
+    CHECK_EQ(cfg.n_params, 3);
+    CHECK(strcmp(cfg.params[0].key, "items") == 0);
+    CHECK(strcmp(cfg.params[0].value, "200000") == 0);
+    CHECK(strcmp(cfg.params[2].key, "capacity") == 0);
+    CHECK(strcmp(cfg.params[2].value, "512") == 0);
+    sd_build_config(sys, sd_find_pd(sys, "consumer1"), &cfg);
+    CHECK(strcmp(cfg.params[0].value, "1") == 0);
+    CHECK(strcmp(cfg.regions[0].name, "in") == 0);
+    CHECK(strcmp(cfg.channels[0].name, "in") == 0);
+}
+
+static void test_sizes(void)
+{
+    static const struct {
+        const char *size;
+        uint64_t bytes;
+    } cases[] = {
+        {"4096", 4096},       {"\"4096\"", 4096},           {"\"0x1000\"", 4096},
+        {"\"0X2000\"", 8192}, {"\"0xABCD000\"", 0xabcd000}, {"\"4K\"", 4096},
+        {"\"64KiB\"", 65536}, {"\"2M\"", 2u << 20},         {"\"2MiB\"", 2u << 20},
+        {"\"1G\"", 1u << 30}, {"\"1GiB\"", 1u << 30},       {"\"262144GiB\"", UINT64_C(1) << 48},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[512];
+        struct sd_error err;
+        snprintf(json, sizeof json,
+                 "{\"name\": \"s\", \"components\": [{\"name\": \"a\", \"kind\": \"test\", "
+                 "\"program\": \"a\", \"priority\": 1}], \"regions\": [{\"name\": \"r\", "
+                 "\"size\": %s}]}",
+                 cases[i].size);
+        bool ok = load_text(json, &err);
+        if (!ok) {
+            fprintf(stderr, "%s: %s\n", cases[i].size, err.message);
+        }
+        CHECK(ok);
+        CHECK_EQ(sys->regions[0].size, cases[i].bytes);
+    }
+    static const char *const rejected[] = {
+        "\"\"",     "\"K\"",   "\"0x\"",      "\"4 KiB\"",  "\" 4096\"", "\"+4096\"",
+        "\"4kib\"", "\"4KB\"", "\"0x1000K\"", "\"4096.0\"", "4096.0",    "null",
+    };
+    for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"name\": \"s\", \"components\": [{\"name\": \"a\", \"kind\": \"test\", "
+                 "\"program\": \"a\", \"priority\": 1}], \"regions\": [{\"name\": \"r\", "
+                 "\"size\": %s}]}",
+                 rejected[i]);
+        expect_rejected(json, "regions[0] \"r\": ");
+    }
+}
+
+static void test_comments_and_defaults(void)
+{
+    struct sd_error err;
+    bool ok = load_text("{\"$schema\": 1, \"_c\": [], \"name\": \"c\", \"components\": [{\"name\": "
+                        "\"a\", \"kind\": \"test\", \"program\": \"a\", \"priority\": 7, \"_x\": "
+                        "{}, \"irqs\": [{\"name\": \"i\", \"irq\": 33, \"$y\": 0}]}, {\"name\": "
+                        "\"b\", \"kind\": \"load\", \"program\": \"b\", \"priority\": 7}], "
+                        "\"channels\": [{\"name\": \"ab\", \"_why\": \"\", \"ends\": [\"a\", "
+                        "{\"pd\": \"b\", \"_z\": 1}]}]}",
+                        &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    CHECK_EQ(sys->pds[0].core, -1);
+    CHECK(!sys->pds[0].irqs[0].edge);
+    CHECK_EQ(sys->pds[0].irqs[0].id, 0);
+    CHECK_EQ(sys->channels[0].ends[0].id, 1);
+    CHECK_EQ(sys->channels[0].ends[1].id, 0);
+    CHECK(strcmp(sys->channels[0].ends[1].name, "ab") == 0);
+    CHECK_EQ(sys->n_regions, 0);
+
+    /* Messages name the origin given, or a placeholder. */
+    CHECK(!sd_load_buffer("{}", 2, NULL, sys, &err));
+    CHECK_STR_CONTAINS(err.message, "<buffer>: top level: missing required field \"name\"");
+    CHECK(!sd_load_buffer("", 0, "empty.json", sys, &err));
+    CHECK_STR_CONTAINS(err.message, "empty.json:");
+}
+
+static void test_missing_file(void)
+{
+    struct sd_error err;
+    CHECK(!sd_load_file("/nonexistent/system.json", sys, &err));
+    CHECK_STR_CONTAINS(err.message, "/nonexistent/system.json: cannot open: ");
+}
+
+static void test_kind_names(void)
+{
+    CHECK(strcmp(sd_kind_name(SD_KIND_DRIVER), "driver") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_MULTIPLEXER), "multiplexer") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_COPIER), "copier") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_CLIENT), "client") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_LOAD), "load") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_ACCOUNTING), "accounting") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_TEST), "test") == 0);
+    CHECK(strcmp(sd_kind_name(SD_KIND_VM), "vm") == 0);
+}
+
+int main(void)
+{
+    if (!fixture_setup()) {
+        return 1;
+    }
+    RUN_TEST(test_full_description);
+    RUN_TEST(test_build_config);
+    RUN_TEST(test_channel_of);
+    RUN_TEST(test_hosted_pipeline);
+    RUN_TEST(test_sizes);
+    RUN_TEST(test_comments_and_defaults);
+    RUN_TEST(test_missing_file);
+    RUN_TEST(test_kind_names);
+    sd_system_free(sys);
+    return check_exit();
+}
