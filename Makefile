@@ -3,19 +3,29 @@
 #   make test   everything the tests need, then all tests
 # `make help` lists the rest.
 
+# The default system and its placement, for `make run`, `make image`, `make boot`.
+SYSTEM ?= systems/pipeline.json
+PLACEMENT ?= $(if $(filter systems/pipeline.json,$(SYSTEM)),systems/placements/pipeline-2core.json,)
+IMAGE_DIR ?= $(BUILD)/image
+QEMU_MEMORY ?= 1GiB
+
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_RELEASE = -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # TSan cannot map its shadow memory under high-entropy ASLR; run its tests without ASLR.
 NO_ASLR = $(shell setarch -R true 2>/dev/null && echo setarch -R)
 
-.PHONY: help deps build test test-release test-asan test-tsan test-fuzz run bench fuzz format \
-        format-check clean
+.PHONY: help deps build test test-release test-asan test-tsan test-fuzz run image boot bench fuzz \
+        format format-check clean
 
 help:
-	@echo "make run           build and run the default system (for now: the hosted pipeline demo)"
+	@echo "make run           build, pack and boot the default system on the pinion kernel under the"
+	@echo "                   instruction counter, and print where the instructions went"
+	@echo "make image         pack SYSTEM=systems/X.json [PLACEMENT=P.json] into $(IMAGE_DIR)/"
+	@echo "make boot          pack and boot SYSTEM [PLACEMENT] with its console here ('q' ends a run)"
 	@echo "make test          install what is missing, build, run every test (plain, ASan+UBSan, TSan, fuzz smoke, format)"
-	@echo "make bench         host micro-benchmark of queues and notifications"
+	@echo "make bench         micro-benchmarks: kernel costs per notification (results/microbench/),"
+	@echo "                   and host nanoseconds of queues and notifications"
 	@echo "make fuzz          fuzz the system-description parser for longer (FUZZ_SECONDS=600)"
 	@echo "make format        format the C sources with .clang-format"
 	@echo "make clean         remove $(BUILD)/"
@@ -59,11 +69,28 @@ test-fuzz:
 	@cd $(BUILD)/fuzz && ctest --output-on-failure -L fuzz
 
 run: build
-	@echo "pinion: the partitioning kernel is not built yet, so 'make run' runs the hosted"
-	@echo "pinion: pipeline demo (systems/hosted-pipeline.json) as threads on this host."
-	@$(BUILD)/release/components/pinion-hosted --stats systems/hosted-pipeline.json
+	@echo "pinion: running $(SYSTEM)$(if $(PLACEMENT), with $(PLACEMENT),) on the pinion kernel"
+	@experiments/run $(SYSTEM) $(if $(PLACEMENT),--placement $(PLACEMENT),) --no-build --table
+
+image: build
+	@mkdir -p $(IMAGE_DIR)
+	@$(BUILD)/release/tools/image/pinion-image --system $(SYSTEM) \
+	    $(if $(PLACEMENT),--placement $(PLACEMENT),) --memory $(QEMU_MEMORY) \
+	    --kernel $(BUILD)/release/target/kernel/pinion-kernel.elf \
+	    --programs $(BUILD)/release/target/programs \
+	    -o $(IMAGE_DIR)/$(basename $(notdir $(SYSTEM))).elf \
+	    --manifest $(IMAGE_DIR)/$(basename $(notdir $(SYSTEM))).json
+	@echo "image: $(IMAGE_DIR)/$(basename $(notdir $(SYSTEM))).elf (manifest beside it); boot it with 'make boot'"
+
+boot: image
+	@cores=$$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cores"])' \
+	    $(IMAGE_DIR)/$(basename $(notdir $(SYSTEM))).json); \
+	echo "booting on $$cores core(s); type q to end the run, Ctrl-A x to leave QEMU"; \
+	qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu cortex-a72 -smp $$cores \
+	    -m $(QEMU_MEMORY:iB=) -nographic -nic none -kernel $(IMAGE_DIR)/$(basename $(notdir $(SYSTEM))).elf
 
 bench: build
+	@experiments/microbench/kernel-costs
 	@$(BUILD)/release/experiments/microbench/queue-bench
 
 FUZZ_SECONDS ?= 600

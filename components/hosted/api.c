@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /*
  * The component API on the host: what pn_notify, pn_irq_ack, pn_ppcall and
  * the rest do when a component runs as a thread.
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static _Thread_local struct hosted_pd *current;
 
@@ -45,6 +47,19 @@ static void emit(struct hosted_pd *pd, const char *text)
     }
     fflush(hs->out);
     pthread_mutex_unlock(&hs->out_lock);
+}
+
+void pn_phase(uint32_t phase)
+{
+    (void)self("pn_phase");
+    (void)phase;
+}
+
+uint64_t pn_time_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 void pn_dbg_puts(const char *s)

@@ -39,9 +39,9 @@ run() {
 		fail "stats say the run was not quiescent"
 }
 
-echo "== default pipeline: $src/systems/hosted-pipeline.json"
-run "$src/systems/hosted-pipeline.json"
-items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(next(c for c in d["components"] if c["name"]=="producer")["params"]["items"])' "$src/systems/hosted-pipeline.json")
+echo "== default pipeline: $src/systems/pipeline.json"
+run "$src/systems/pipeline.json"
+items=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(next(c for c in d["components"] if c["name"]=="producer")["params"]["items"])' "$src/systems/pipeline.json")
 [ "$(value counter mux forwarded)" = "$items" ] || fail "mux forwarded $(value counter mux forwarded) of $items"
 received=$(( $(value counter consumer0 received) + $(value counter consumer1 received) ))
 [ "$received" = "$items" ] || fail "consumers received $received of $items"

@@ -10,7 +10,7 @@ if [[ $# -ne 2 ]]; then
 fi
 bin=$1
 src=$2
-good=$src/systems/hosted-pipeline.json
+good=$src/systems/pipeline.json
 full=$src/tests/data/sysdesc/good/full.json
 bad=$src/tests/data/sysdesc/bad/channel-unknown-pd.json
 
@@ -92,7 +92,7 @@ expect_empty "$out" "check bad"
 run check "$good" "$bad" "$full"
 expect_status 1 "check good and bad"
 expect_in "$out" "$good: ok" "check good and bad"
-expect_in "$out" "$full: ok (7 PDs, 9 regions, 5 channels)" "check good and bad"
+expect_in "$out" "$full: ok (7 PDs, 10 regions, 5 channels)" "check good and bad"
 expect_in "$err" "$bad: channels[1]" "check good and bad"
 
 run check "$scratch/no-such-file.json"
@@ -167,6 +167,9 @@ expect_in "$out" "mux_rx" "summary"
 expect_in "$out" "multiplexer" "summary"
 expect_in "$out" "eth:rx_free rw @0x20000000" "summary"
 expect_in "$out" "(not mapped)" "summary"
+expect_in "$out" "a run ends when every core is idle" "summary"
+expect_in "$out" "phys 0x9010000: tester:rtc rw, tester:rtc_cached r cached" "summary"
+expect_in "$out" "acct:counters r @0x10000 uncached" "summary"
 expect_in "$out" "client0:tx 62" "summary"
 expect_in "$out" "kernel Image, 2 vCPUs, 256 MiB" "summary"
 grep -qE '^  copy0 +copier +120 +- +net_copy$' "$out" || fail "summary: copy0's row"

@@ -28,7 +28,8 @@ static void test_full_description(void)
     CHECK_STR_CONTAINS(sys->name, "full");
     CHECK_STR_CONTAINS(sys->source, "tests/data/sysdesc/good/full.json");
     CHECK_EQ(sys->n_pds, 7);
-    CHECK_EQ(sys->n_regions, 9);
+    CHECK_EQ(sys->n_regions, 10);
+    CHECK(sys->end_when_idle);
     CHECK_EQ(sys->n_channels, 5);
 
     int eth = pd_named("eth");
@@ -99,6 +100,11 @@ static void test_full_description(void)
     CHECK_EQ(sys->regions[sd_find_region(sys, "huge")].size, UINT64_C(2) << 30);
     CHECK_EQ(sys->regions[sd_find_region(sys, "mid")].size, 3u << 20);
     CHECK_EQ(sd_find_region(sys, "nothing"), -1);
+    CHECK(!sys->regions[sd_find_region(sys, "rx_data")].has_phys);
+    const struct sd_region *rtc = &sys->regions[sd_find_region(sys, "rtc")];
+    CHECK(rtc->has_phys);
+    CHECK_EQ(rtc->phys, 0x09010000);
+    CHECK_EQ(rtc->size, 4096);
     CHECK_EQ(sd_find_pd(sys, "nothing"), -1);
 
     /* Maps: default local names, hex and decimal vaddrs, rights in any order. */
@@ -117,6 +123,16 @@ static void test_full_description(void)
     CHECK_EQ(map_named(pd_named("client0"), "tx_data")->rights,
              PN_RIGHT_READ | PN_RIGHT_WRITE | PN_RIGHT_EXECUTE);
     CHECK_EQ(sys->pds[pd_named("copy0")].n_maps, 2);
+
+    /* Cached by default for RAM, uncached for device memory; either can be asked for. */
+    CHECK(rx_free->cached);
+    CHECK(map_named(mux, "rx_free")->cached);
+    int acct = pd_named("acct");
+    CHECK(!map_named(acct, "counters")->cached);
+    CHECK(map_named(acct, "mid")->cached);
+    int tester_pd = pd_named("tester");
+    CHECK(!map_named(tester_pd, "rtc")->cached);
+    CHECK(map_named(tester_pd, "rtc_cached")->cached);
 
     /*
      * Channel ids: explicit ones first (mux_rx "to_copy" 0, eth "tx" 5,
@@ -235,7 +251,7 @@ static void test_hosted_pipeline(void)
 {
     char path[2048];
     struct sd_error err;
-    source_path(path, sizeof path, "systems/hosted-pipeline.json");
+    source_path(path, sizeof path, "systems/pipeline.json");
     bool ok = sd_load_file(path, sys, &err);
     if (!ok) {
         fprintf(stderr, "%s\n", err.message);
@@ -339,6 +355,87 @@ static void test_comments_and_defaults(void)
     CHECK_STR_CONTAINS(err.message, "empty.json:");
 }
 
+static void test_devices_and_end(void)
+{
+    static const char head[] =
+        "{\"name\": \"d\", %s\"components\": [{\"name\": \"a\", \"kind\": \"driver\", "
+        "\"program\": \"a\", \"priority\": 1}], \"regions\": [{\"name\": \"rtc\", "
+        "\"size\": 4096, \"phys\": %s}, {\"name\": \"ram\", \"size\": 8192}], "
+        "\"maps\": [{\"pd\": \"a\", \"region\": \"rtc\", \"rights\": \"rw\"%s}, "
+        "{\"pd\": \"a\", \"region\": \"ram\", \"rights\": \"rw\"%s}]}";
+    char json[1024];
+    struct sd_error err;
+
+    /* Defaults: the runner ends the run; device memory uncached, RAM cached. */
+    snprintf(json, sizeof json, head, "", "151060480", "", "");
+    bool ok = load_text(json, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    CHECK(!sys->end_when_idle);
+    CHECK(sys->regions[0].has_phys);
+    CHECK_EQ(sys->regions[0].phys, 0x09010000);
+    CHECK(!sys->regions[1].has_phys);
+    CHECK(!sys->pds[0].maps[0].cached);
+    CHECK(sys->pds[0].maps[1].cached);
+
+    /* Both can be turned the other way: the user's choice. */
+    snprintf(json, sizeof json, head, "\"end\": \"external\", ", "\"0x09010000\"",
+             ", \"cached\": true", ", \"cached\": false");
+    ok = load_text(json, &err);
+    CHECK(ok);
+    CHECK(!sys->end_when_idle);
+    CHECK(sys->pds[0].maps[0].cached);
+    CHECK(!sys->pds[0].maps[1].cached);
+    snprintf(json, sizeof json, head, "\"end\": \"idle\", ", "0", "", "");
+    CHECK(load_text(json, &err));
+    CHECK(sys->end_when_idle);
+    CHECK(sys->regions[0].has_phys);
+    CHECK_EQ(sys->regions[0].phys, 0);
+
+    /* The highest page of the address space is fine; one past it is not. */
+    snprintf(json, sizeof json, head, "", "\"0xfffffffff000\"", "", "");
+    CHECK(load_text(json, &err));
+    snprintf(json, sizeof json, head, "", "\"0x2000\"", ", \"cached\": 1", "");
+    expect_rejected(json, "maps[0] (PD \"a\", region \"rtc\"): field \"cached\" must be a "
+                          "boolean, not an integer");
+    snprintf(json, sizeof json, head, "", "-4096", "", "");
+    expect_rejected(json, "regions[0] \"rtc\": phys -4096 must not be negative");
+    snprintf(json, sizeof json, head, "", "\"64KiB\"", "", "");
+    expect_rejected(json, "regions[0] \"rtc\": phys \"64KiB\" is not an address");
+    snprintf(json, sizeof json, head, "\"end\": \"Idle\", ", "0", "", "");
+    expect_rejected(json, "top level: end \"Idle\" is not one of external, idle");
+}
+
+static void test_size_text(void)
+{
+    struct sd_error err;
+    uint64_t size = 0;
+    CHECK(sd_parse_size_text("1GiB", "memory", &size, &err));
+    CHECK_EQ(size, UINT64_C(1) << 30);
+    CHECK(sd_parse_size_text("0x200000", "memory", &size, &err));
+    CHECK_EQ(size, 2u << 20);
+    CHECK(sd_parse_size_text("4096", "memory", &size, &err));
+    CHECK_EQ(size, 4096);
+    CHECK(sd_parse_size_text("512M", "memory", &size, &err));
+    CHECK_EQ(size, 512u << 20);
+    CHECK(!sd_parse_size_text("1 GiB", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "memory \"1 GiB\" is not a size");
+    CHECK(!sd_parse_size_text("", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "memory \"\" is not a size");
+    CHECK(!sd_parse_size_text("0", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "memory must not be zero");
+    CHECK(!sd_parse_size_text("4097", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "memory \"4097\" is not a multiple of the page size (4096)");
+    CHECK(!sd_parse_size_text("262145GiB", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "is beyond the 48-bit address space");
+    CHECK(!sd_parse_size_text("99999999999999999999", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "is too large");
+    CHECK(!sd_parse_size_text("-4096", "memory", &size, &err));
+    CHECK_STR_CONTAINS(err.message, "is not a size");
+}
+
 static void test_missing_file(void)
 {
     struct sd_error err;
@@ -369,6 +466,8 @@ int main(void)
     RUN_TEST(test_hosted_pipeline);
     RUN_TEST(test_sizes);
     RUN_TEST(test_comments_and_defaults);
+    RUN_TEST(test_devices_and_end);
+    RUN_TEST(test_size_text);
     RUN_TEST(test_missing_file);
     RUN_TEST(test_kind_names);
     sd_system_free(sys);

@@ -101,6 +101,13 @@ static const char *expected_type_name(int type)
     }
 }
 
+bool sd_json_string_is(const json_t *value, const char *text)
+{
+    size_t len = strlen(text);
+    return json_is_string(value) && json_string_length(value) == len &&
+           memcmp(json_string_value(value), text, len) == 0;
+}
+
 bool sd_is_comment_key(const char *key)
 {
     return key[0] == '_' || key[0] == '$';

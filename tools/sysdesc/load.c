@@ -14,7 +14,7 @@
 #define SD_FILE_MAX (16u << 20)
 
 static const char *const top_fields[] = {
-    "name", "description", "components", "vms", "regions", "maps", "channels", NULL,
+    "name", "description", "components", "vms", "regions", "maps", "channels", "end", NULL,
 };
 
 struct sd_system *sd_system_new(void)
@@ -33,6 +33,26 @@ static bool get_array(struct sd_ctx *ctx, const json_t *root, const char *key, b
     return sd_get_value(ctx, "top level", root, key, required, JSON_ARRAY, out);
 }
 
+/* How a run of the system ends: "external" (the runner stops it) or "idle". */
+static bool parse_end(struct sd_ctx *ctx, const json_t *root)
+{
+    json_t *value;
+    if (!sd_get_value(ctx, "top level", root, "end", false, JSON_STRING, &value)) {
+        return false;
+    }
+    if (value == NULL || sd_json_string_is(value, "external")) {
+        ctx->sys->end_when_idle = false;
+        return true;
+    }
+    if (sd_json_string_is(value, "idle")) {
+        ctx->sys->end_when_idle = true;
+        return true;
+    }
+    char shown[48];
+    sd_quote(shown, sizeof shown, json_string_value(value), json_string_length(value));
+    return sd_fail(ctx, "top level: end %s is not one of external, idle", shown);
+}
+
 static bool load_root(struct sd_ctx *ctx, const json_t *root)
 {
     struct sd_system *sys = ctx->sys;
@@ -47,7 +67,7 @@ static bool load_root(struct sd_ctx *ctx, const json_t *root)
         !get_array(ctx, root, "vms", false, &vms) ||
         !get_array(ctx, root, "regions", false, &regions) ||
         !get_array(ctx, root, "maps", false, &maps) ||
-        !get_array(ctx, root, "channels", false, &channels)) {
+        !get_array(ctx, root, "channels", false, &channels) || !parse_end(ctx, root)) {
         return false;
     }
     if (!sd_parse_components(ctx, components) || (vms != NULL && !sd_parse_vms(ctx, vms))) {
@@ -80,6 +100,14 @@ static void escape_controls(char *out, size_t size, const char *text)
     out[n] = '\0';
 }
 
+void sd_report_json_error(struct sd_error *err, const char *origin, const json_error_t *error)
+{
+    char text_shown[2 * JSON_ERROR_TEXT_LENGTH];
+    escape_controls(text_shown, sizeof text_shown, error->text);
+    snprintf(err->message, sizeof err->message, "%s:%d:%d: %s", origin, error->line, error->column,
+             text_shown);
+}
+
 bool sd_load_buffer(const char *text, size_t len, const char *origin, struct sd_system *sys,
                     struct sd_error *err)
 {
@@ -93,10 +121,7 @@ bool sd_load_buffer(const char *text, size_t len, const char *origin, struct sd_
     json_error_t json_error;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &json_error);
     if (root == NULL) {
-        char text_shown[2 * JSON_ERROR_TEXT_LENGTH];
-        escape_controls(text_shown, sizeof text_shown, json_error.text);
-        snprintf(err->message, sizeof err->message, "%s:%d:%d: %s", origin, json_error.line,
-                 json_error.column, text_shown);
+        sd_report_json_error(err, origin, &json_error);
         return false;
     }
     struct sd_ctx *ctx = calloc(1, sizeof *ctx);
@@ -114,7 +139,7 @@ bool sd_load_buffer(const char *text, size_t len, const char *origin, struct sd_
     return ok;
 }
 
-bool sd_load_file(const char *path, struct sd_system *sys, struct sd_error *err)
+bool sd_read_text_file(const char *path, char **text_out, size_t *len_out, struct sd_error *err)
 {
     FILE *file = fopen(path, "rb");
     if (file == NULL) {
@@ -156,9 +181,23 @@ bool sd_load_file(const char *path, struct sd_system *sys, struct sd_error *err)
         }
     }
     fclose(file);
-    if (ok) {
-        ok = sd_load_buffer(text, len, path, sys, err);
+    if (!ok) {
+        free(text);
+        return false;
     }
+    *text_out = text;
+    *len_out = len;
+    return true;
+}
+
+bool sd_load_file(const char *path, struct sd_system *sys, struct sd_error *err)
+{
+    char *text;
+    size_t len;
+    if (!sd_read_text_file(path, &text, &len, err)) {
+        return false;
+    }
+    bool ok = sd_load_buffer(text, len, path, sys, err);
     free(text);
     return ok;
 }

@@ -5,6 +5,8 @@
  */
 #include "sd_internal.h"
 
+#include <inttypes.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -71,18 +73,8 @@ enum number_result {
     NUMBER_NEGATIVE,
 };
 
-static enum number_result parse_number(const json_t *value, bool allow_suffix, uint64_t *out)
+static enum number_result parse_text(const char *s, size_t len, bool allow_suffix, uint64_t *out)
 {
-    if (json_is_integer(value)) {
-        long long number = json_integer_value(value);
-        if (number < 0) {
-            return NUMBER_NEGATIVE;
-        }
-        *out = (uint64_t)number;
-        return NUMBER_OK;
-    }
-    const char *s = json_string_value(value);
-    size_t len = json_string_length(value);
     uint64_t number;
     size_t used;
     bool overflow;
@@ -113,6 +105,19 @@ static enum number_result parse_number(const json_t *value, bool allow_suffix, u
         }
     }
     return NUMBER_MALFORMED;
+}
+
+static enum number_result parse_number(const json_t *value, bool allow_suffix, uint64_t *out)
+{
+    if (json_is_integer(value)) {
+        long long number = json_integer_value(value);
+        if (number < 0) {
+            return NUMBER_NEGATIVE;
+        }
+        *out = (uint64_t)number;
+        return NUMBER_OK;
+    }
+    return parse_text(json_string_value(value), json_string_length(value), allow_suffix, out);
 }
 
 /* The value as the file wrote it: 300, or "64KQ" quoted. */
@@ -193,4 +198,72 @@ bool sd_get_address(struct sd_ctx *ctx, const char *where, const json_t *obj, co
                     bool required, uint64_t *out, bool *present)
 {
     return get_number(ctx, where, obj, key, required, false, out, present);
+}
+
+bool sd_parse_size_text(const char *text, const char *what, uint64_t *out, struct sd_error *err)
+{
+    char shown[48];
+    sd_quote(shown, sizeof shown, text, strlen(text));
+    uint64_t number = 0;
+    switch (parse_text(text, strlen(text), true, &number)) {
+    case NUMBER_OK:
+    case NUMBER_NEGATIVE: /* only JSON integers can be negative */
+        break;
+    case NUMBER_TOO_LARGE:
+        snprintf(err->message, sizeof err->message, "%s %s is too large", what, shown);
+        return false;
+    case NUMBER_MALFORMED:
+        snprintf(err->message, sizeof err->message,
+                 "%s %s is not a size (write bytes as 4096 or 0x1000, or with a suffix: 64KiB, "
+                 "2MiB, 1GiB)",
+                 what, shown);
+        return false;
+    }
+    if (number == 0) {
+        snprintf(err->message, sizeof err->message, "%s must not be zero", what);
+        return false;
+    }
+    if (number % SD_PAGE_SIZE != 0) {
+        snprintf(err->message, sizeof err->message, "%s %s is not a multiple of the page size (%u)",
+                 what, shown, SD_PAGE_SIZE);
+        return false;
+    }
+    if (number > SD_ADDRESS_LIMIT) {
+        snprintf(err->message, sizeof err->message, "%s %s is beyond the 48-bit address space",
+                 what, shown);
+        return false;
+    }
+    *out = number;
+    return true;
+}
+
+void sd_format_size(char *out, size_t size, uint64_t bytes)
+{
+    static const struct {
+        const char *unit;
+        unsigned shift;
+    } units[] = {{"GiB", 30}, {"MiB", 20}, {"KiB", 10}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        uint64_t unit = UINT64_C(1) << units[i].shift;
+        if (bytes >= unit && bytes % unit == 0) {
+            snprintf(out, size, "%" PRIu64 " %s", bytes >> units[i].shift, units[i].unit);
+            return;
+        }
+    }
+    snprintf(out, size, "%" PRIu64 " bytes", bytes);
+}
+
+void sd_format_rights(char out[4], uint32_t rights)
+{
+    size_t n = 0;
+    if (rights & PN_RIGHT_READ) {
+        out[n++] = 'r';
+    }
+    if (rights & PN_RIGHT_WRITE) {
+        out[n++] = 'w';
+    }
+    if (rights & PN_RIGHT_EXECUTE) {
+        out[n++] = 'x';
+    }
+    out[n] = '\0';
 }

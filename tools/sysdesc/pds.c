@@ -151,9 +151,9 @@ static bool parse_irq(struct sd_ctx *ctx, struct sd_pd *pd, size_t index, const 
         return false;
     }
     if (trigger != NULL) {
-        if (strcmp(json_string_value(trigger), "edge") == 0) {
+        if (sd_json_string_is(trigger, "edge")) {
             irq->edge = true;
-        } else if (strcmp(json_string_value(trigger), "level") != 0) {
+        } else if (!sd_json_string_is(trigger, "level")) {
             char shown[48];
             sd_quote(shown, sizeof shown, json_string_value(trigger), json_string_length(trigger));
             return sd_fail(ctx, "%s: trigger %s must be \"level\" or \"edge\"", where, shown);

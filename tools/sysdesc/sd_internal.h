@@ -41,6 +41,7 @@ struct sd_pd_state {
     uint32_t n_ends;                      /* channel ends at this PD */
 };
 
+/* One parse. A placement's parse uses only origin and err (sys is NULL). */
 struct sd_ctx {
     const char *origin;
     struct sd_system *sys;
@@ -48,6 +49,16 @@ struct sd_ctx {
     struct sd_pd_state pd[SD_MAX_PDS];
     bool end_id_given[SD_MAX_CHANNELS][2];
 };
+
+/*
+ * Reads a whole text file (at most 16 MiB: a wrong path to a disk image must
+ * not eat memory) into a malloc'd buffer. On failure fills *err with
+ * "PATH: cannot open: why" or the like.
+ */
+bool sd_read_text_file(const char *path, char **text, size_t *len, struct sd_error *err);
+
+/* "origin:LINE:COLUMN: jansson's text", kept on one printable line. */
+void sd_report_json_error(struct sd_error *err, const char *origin, const json_error_t *error);
 
 /* Records "origin: <message>" as the error; returns false for tail calls. */
 bool sd_fail(struct sd_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -58,6 +69,9 @@ bool sd_fail(struct sd_ctx *ctx, const char *fmt, ...) __attribute__((format(pri
  */
 void sd_quote(char *out, size_t size, const char *s, size_t len);
 const char *sd_json_type_name(const json_t *value);
+
+/* The whole string, so that "idle\u0000x" is not "idle"; false for a non-string. */
+bool sd_json_string_is(const json_t *value, const char *text);
 
 /*
  * How messages name element `index` of `array`: with its "name" when it has

@@ -7,37 +7,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-void sd_format_size(char *out, size_t size, uint64_t bytes)
-{
-    static const struct {
-        const char *unit;
-        unsigned shift;
-    } units[] = {{"GiB", 30}, {"MiB", 20}, {"KiB", 10}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        uint64_t unit = UINT64_C(1) << units[i].shift;
-        if (bytes >= unit && bytes % unit == 0) {
-            snprintf(out, size, "%" PRIu64 " %s", bytes >> units[i].shift, units[i].unit);
-            return;
-        }
-    }
-    snprintf(out, size, "%" PRIu64 " bytes", bytes);
-}
-
-void sd_format_rights(char out[4], uint32_t rights)
-{
-    size_t n = 0;
-    if (rights & PN_RIGHT_READ) {
-        out[n++] = 'r';
-    }
-    if (rights & PN_RIGHT_WRITE) {
-        out[n++] = 'w';
-    }
-    if (rights & PN_RIGHT_EXECUTE) {
-        out[n++] = 'x';
-    }
-    out[n] = '\0';
-}
-
 static int widest_pd_name(const struct sd_system *sys)
 {
     int width = (int)strlen("name");
@@ -85,6 +54,9 @@ static void print_regions(FILE *out, const struct sd_system *sys)
         char size[32];
         sd_format_size(size, sizeof size, sys->regions[r].size);
         fprintf(out, "  %-*s  %-10s  ", width, sys->regions[r].name, size);
+        if (sys->regions[r].has_phys) {
+            fprintf(out, "phys 0x%" PRIx64 ": ", sys->regions[r].phys);
+        }
         bool any = false;
         for (uint32_t p = 0; p < sys->n_pds; p++) {
             const struct sd_pd *pd = &sys->pds[p];
@@ -98,6 +70,10 @@ static void print_regions(FILE *out, const struct sd_system *sys)
                 fprintf(out, "%s%s:%s %s", any ? ", " : "", pd->name, map->name, rights);
                 if (map->has_vaddr) {
                     fprintf(out, " @0x%" PRIx64, map->vaddr);
+                }
+                /* Only what differs from the default, which follows the region. */
+                if (map->cached == sys->regions[r].has_phys) {
+                    fprintf(out, " %s", map->cached ? "cached" : "uncached");
                 }
                 any = true;
             }
@@ -163,8 +139,9 @@ static void print_irqs(FILE *out, const struct sd_system *sys)
 
 void sd_print_summary(FILE *out, const struct sd_system *sys)
 {
-    fprintf(out, "system %s (%s): %u PDs, %u regions, %u channels\n\n", sys->name, sys->source,
-            sys->n_pds, sys->n_regions, sys->n_channels);
+    fprintf(out, "system %s (%s): %u PDs, %u regions, %u channels; a run ends %s\n\n", sys->name,
+            sys->source, sys->n_pds, sys->n_regions, sys->n_channels,
+            sys->end_when_idle ? "when every core is idle" : "when the runner stops it");
     print_pds(out, sys);
     print_regions(out, sys);
     print_channels(out, sys);

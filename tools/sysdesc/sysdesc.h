@@ -44,6 +44,11 @@ struct sd_map {
     bool has_vaddr;
     uint64_t vaddr;  /* page aligned when given */
     uint32_t rights; /* enum pn_rights */
+    /*
+     * Normal write-back memory, or device memory (uncached) when false. The
+     * default follows the region: cached for RAM, uncached for "phys".
+     */
+    bool cached;
 };
 
 struct sd_irq {
@@ -86,6 +91,12 @@ struct sd_pd {
 struct sd_region {
     char name[PN_NAME_MAX];
     uint64_t size; /* bytes, a page multiple */
+    /*
+     * Device memory (or other memory outside the packer's RAM) at a fixed
+     * physical address: the packer allocates nothing for it.
+     */
+    bool has_phys;
+    uint64_t phys; /* page aligned; phys + size ends at or below 2^48 */
 };
 
 struct sd_channel_end {
@@ -108,6 +119,12 @@ struct sd_system {
     struct sd_region regions[SD_MAX_REGIONS];
     uint32_t n_channels;
     struct sd_channel channels[SD_MAX_CHANNELS];
+    /*
+     * "end": "idle": the run ends when every core is idle and nothing is
+     * pending. false ("external", the default): the experiment runner
+     * stops it.
+     */
+    bool end_when_idle;
 };
 
 /* One message naming the file, the object and the problem. */
@@ -133,6 +150,11 @@ int sd_find_region(const struct sd_system *sys, const char *name);
 
 const char *sd_kind_name(enum sd_pd_kind kind);
 
+/* "64 KiB", "2 MiB", or "4100 bytes": a size as the descriptions write it. */
+void sd_format_size(char *out, size_t size, uint64_t bytes);
+/* "rw", "r", "rx": rights (enum pn_rights) as the descriptions write them. */
+void sd_format_rights(char out[4], uint32_t rights);
+
 /*
  * Fills the generated configuration of PD `pd`: its regions (with the
  * description's vaddr, or 0 where none is given: the packer or hosted
@@ -142,5 +164,12 @@ void sd_build_config(const struct sd_system *sys, int pd, struct pn_config *cfg)
 
 /* Where channel end (pd, id) leads: the channel index and which end, or -1. */
 int sd_channel_of(const struct sd_system *sys, int pd, uint32_t id, int *end);
+
+/*
+ * Parses a size written as on the command line of a tool ("1GiB", "0x1000",
+ * "4096"), with the rules of sizes in descriptions: a non-zero page multiple
+ * at most 2^48. On failure fills *err with "<what> <text> is not ...".
+ */
+bool sd_parse_size_text(const char *text, const char *what, uint64_t *out, struct sd_error *err);
 
 #endif

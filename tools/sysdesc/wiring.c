@@ -8,10 +8,40 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const region_fields[] = {"name", "size", NULL};
-static const char *const map_fields[] = {"pd", "region", "name", "vaddr", "rights", NULL};
+static const char *const region_fields[] = {"name", "size", "phys", NULL};
+static const char *const map_fields[] = {"pd", "region", "name", "vaddr", "rights", "cached", NULL};
 static const char *const channel_fields[] = {"name", "ends", NULL};
 static const char *const end_fields[] = {"pd", "name", "id", NULL};
+
+/*
+ * Two regions at fixed physical addresses must not share a byte: one device
+ * is one region, mapped as often as needed, so an overlap is a typo.
+ */
+static bool check_phys(struct sd_ctx *ctx, const char *where)
+{
+    const struct sd_system *sys = ctx->sys;
+    const struct sd_region *region = &sys->regions[sys->n_regions];
+    uint64_t start = region->phys, end = start + region->size;
+    if (region->size > SD_ADDRESS_LIMIT - start) {
+        return sd_fail(
+            ctx, "%s: phys 0x%" PRIx64 " + size 0x%" PRIx64 " ends beyond the 48-bit address space",
+            where, region->phys, region->size);
+    }
+    for (uint32_t r = 0; r < sys->n_regions; r++) {
+        const struct sd_region *other = &sys->regions[r];
+        if (!other->has_phys) {
+            continue;
+        }
+        uint64_t other_end = other->phys + other->size;
+        if (start < other_end && other->phys < end) {
+            return sd_fail(ctx,
+                           "%s: phys [0x%" PRIx64 ", 0x%" PRIx64
+                           ") overlaps regions[%u] \"%s\" at [0x%" PRIx64 ", 0x%" PRIx64 ")",
+                           where, start, end, r, other->name, other->phys, other_end);
+        }
+    }
+    return true;
+}
 
 bool sd_parse_regions(struct sd_ctx *ctx, const json_t *regions)
 {
@@ -38,7 +68,9 @@ bool sd_parse_regions(struct sd_ctx *ctx, const json_t *regions)
             return sd_fail(ctx, "%s: duplicate region name \"%s\" (also regions[%d])", where,
                            region->name, other);
         }
-        if (!sd_get_size(ctx, where, element, "size", true, &region->size, NULL)) {
+        if (!sd_get_size(ctx, where, element, "size", true, &region->size, NULL) ||
+            !sd_get_address(ctx, where, element, "phys", false, &region->phys, &region->has_phys) ||
+            (region->has_phys && !check_phys(ctx, where))) {
             return false;
         }
         sys->n_regions++;
@@ -81,6 +113,26 @@ static bool parse_rights(struct sd_ctx *ctx, const char *where, const json_t *el
         }
         *rights |= right;
     }
+    return true;
+}
+
+/* Device memory is uncached unless the map asks otherwise; RAM is cached unless it asks. */
+static bool parse_cached(struct sd_ctx *ctx, const char *where, const json_t *element,
+                         const struct sd_region *region, bool *cached)
+{
+    json_t *value;
+    if (!sd_get_value(ctx, where, element, "cached", false, SD_ANY_TYPE, &value)) {
+        return false;
+    }
+    if (value == NULL) {
+        *cached = !region->has_phys;
+        return true;
+    }
+    if (!json_is_boolean(value)) {
+        return sd_fail(ctx, "%s: field \"cached\" must be a boolean, not %s", where,
+                       sd_json_type_name(value));
+    }
+    *cached = json_is_true(value);
     return true;
 }
 
@@ -170,7 +222,8 @@ static bool parse_map(struct sd_ctx *ctx, size_t index, const json_t *element)
     }
     map->region = region_index;
     if (!sd_get_address(ctx, where, element, "vaddr", false, &map->vaddr, &map->has_vaddr) ||
-        !parse_rights(ctx, where, element, &map->rights)) {
+        !parse_rights(ctx, where, element, &map->rights) ||
+        !parse_cached(ctx, where, element, region, &map->cached)) {
         return false;
     }
     if (map->has_vaddr && map->vaddr + region->size > SD_ADDRESS_LIMIT) {

@@ -44,6 +44,15 @@ pn_msginfo pn_ppcall(pn_channel ch, pn_msginfo msginfo);
 void pn_mr_set(unsigned index, uint64_t value);
 uint64_t pn_mr_get(unsigned index);
 
+/*
+ * Starts measurement phase `phase` (0..15) for every core's instruction and
+ * event counts, so a benchmark can bracket what it measures (0: boot and
+ * set-up). No effect in the hosted backend.
+ */
+void pn_phase(uint32_t phase);
+/* Nanoseconds since boot: for timeouts, never for measurements (see DESIGN.md). */
+uint64_t pn_time_ns(void);
+
 /* Debug output, prefixed with the PD's name by the runtime. */
 void pn_dbg_puts(const char *s);
 /*

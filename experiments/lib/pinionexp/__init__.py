@@ -1,0 +1,1 @@
+"""Shared code of pinion's experiment scripts: build, pack, boot, count, summarise."""

@@ -1,0 +1,66 @@
+"""summary.json: per-PD and per-core instructions, kernel instructions, events."""
+
+from .counts import Counts
+
+OWNER_KERNEL = 0
+
+
+def _instructions(counts, **where):
+    return counts.select(**where) if counts else None
+
+
+def build(manifest, report, counts, extra):
+    """Joins what the kernel printed with the plugin's counts, by PD owner id."""
+    pds_by_owner = {pd["owner"]: pd for pd in manifest["pds"]}
+    n_cores = manifest["cores"]
+    phases = sorted({p for (_, p) in report.core_events} | set(counts.phases() if counts else []))
+
+    def section(phase):
+        pds = {}
+        for owner, pd in sorted(pds_by_owner.items()):
+            pds[pd["name"]] = {"core": pd["core"],
+                               "instructions": _instructions(counts, phase=phase, owner=owner)}
+        cores = []
+        for core in range(n_cores):
+            entry = {"core": core,
+                     "instructions": _instructions(counts, phase=phase, core=core),
+                     "kernel_idle": _instructions(counts, phase=phase, core=core,
+                                                  owner=OWNER_KERNEL)}
+            if phase is None:
+                entry["events"] = _sum_events(report, core=core)
+            else:
+                entry["events"] = report.core_events.get((core, phase), {})
+            cores.append(entry)
+        kernel = None
+        if counts:
+            kernel = sum(counts.select(phase=phase, core=c)["kernel"] for c in range(n_cores))
+        return {"pds": pds, "cores": cores, "kernel_instructions": kernel,
+                "events": _sum_events(report, phase=phase)}
+
+    summary = {
+        "system": manifest["system"],
+        "cores": n_cores,
+        "status": "ok" if report.ended else "failed",
+        "ended": report.ended,
+        "faults": report.faults,
+        "plugin_mode": counts.mode if counts else None,
+        "pd_states": {name: pd.get("state") for name, pd in report.pds.items()},
+        "pd_counters": {name: pd.get("counters", {}) for name, pd in report.pds.items()},
+        "owners": {str(owner): pd["name"] for owner, pd in pds_by_owner.items()},
+    }
+    summary.update(extra)
+    summary["total"] = section(None)
+    summary["phases"] = {str(p): section(p) for p in phases}
+    return summary
+
+
+def _sum_events(report, core=None, phase=None):
+    total = {}
+    for (c, p), events in report.core_events.items():
+        if (core is None or c == core) and (phase is None or p == phase):
+            for name, value in events.items():
+                total[name] = total.get(name, 0) + value
+    return total
+
+
+__all__ = ["build", "Counts"]

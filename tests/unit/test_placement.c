@@ -1,0 +1,342 @@
+/*
+ * Placement files: exact values from the good examples, the defaults, every
+ * file under tests/data/placement/bad/ rejected with the message under its
+ * "_expect", and sd_write_placement's round trip and refusals.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "sysdesc_fixture.h"
+
+#include "placement.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct sd_placement placement;
+
+static bool load_pingpong(void)
+{
+    char path[2048];
+    struct sd_error err;
+    source_path(path, sizeof path, "tests/data/placement/pingpong.json");
+    bool ok = sd_load_file(path, sys, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    return ok;
+}
+
+static bool load_placement_file(const char *relative)
+{
+    char path[2048];
+    struct sd_error err;
+    source_path(path, sizeof path, relative);
+    bool ok = sd_load_placement(sys, path, &placement, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    return ok;
+}
+
+static bool load_placement_text(const char *json, struct sd_error *err)
+{
+    return sd_load_placement_buffer(sys, json, strlen(json), "placement.json", &placement, err);
+}
+
+static void test_full(void)
+{
+    if (!load_pingpong() || !load_placement_file("tests/data/placement/good/full.json")) {
+        return;
+    }
+    int ping = pd_named("ping"), pong = pd_named("pong"), log = pd_named("log");
+    CHECK_EQ(placement.cores, 4);
+    CHECK_EQ(placement.core[ping], 0);
+    CHECK_EQ(placement.core[pong], 3);
+    CHECK_EQ(placement.core[log], 1);
+    CHECK(!placement.polling[ping]);
+    CHECK(placement.polling[pong]);
+    CHECK(!placement.polling[log]);
+    CHECK_STR_CONTAINS(placement.source, "tests/data/placement/good/full.json");
+
+    const struct sd_channel *ping_pong = channel_named("ping_pong");
+    const struct sd_batching *batch = &placement.channel[ping_pong - sys->channels];
+    CHECK_EQ(batch->policy, PN_BATCH_COALESCE);
+    CHECK_EQ(batch->count, 8);
+    CHECK_EQ(batch->window_us, 100);
+    /* The default for the channels not named, and a named one that asks for immediate. */
+    batch = &placement.channel[channel_named("ping_log") - sys->channels];
+    CHECK_EQ(batch->policy, PN_BATCH_END_OF_HANDLER);
+    CHECK_EQ(batch->count, 0);
+    CHECK_EQ(batch->window_us, 0);
+    CHECK_EQ(placement.channel[channel_named("pong_log") - sys->channels].policy,
+             PN_BATCH_IMMEDIATE);
+}
+
+static void test_minimal_and_limits(void)
+{
+    if (!load_pingpong() || !load_placement_file("tests/data/placement/good/minimal.json")) {
+        return;
+    }
+    /* Unlisted PDs keep their description's core, or 0; every channel immediate. */
+    CHECK_EQ(placement.cores, 2);
+    CHECK_EQ(placement.core[pd_named("ping")], 0);
+    CHECK_EQ(placement.core[pd_named("pong")], 0);
+    CHECK_EQ(placement.core[pd_named("log")], 1);
+    for (uint32_t c = 0; c < sys->n_channels; c++) {
+        CHECK_EQ(placement.channel[c].policy, PN_BATCH_IMMEDIATE);
+    }
+    for (uint32_t p = 0; p < sys->n_pds; p++) {
+        CHECK(!placement.polling[p]);
+    }
+
+    if (!load_placement_file("tests/data/placement/good/limits.json")) {
+        return;
+    }
+    CHECK_EQ(placement.cores, 8);
+    CHECK_EQ(placement.core[pd_named("ping")], 7);
+    const struct sd_batching *fallback =
+        &placement.channel[channel_named("ping_pong") - sys->channels];
+    CHECK_EQ(fallback->policy, PN_BATCH_COALESCE);
+    CHECK_EQ(fallback->count, 65535);
+    CHECK_EQ(fallback->window_us, 1000000);
+    const struct sd_batching *smallest =
+        &placement.channel[channel_named("ping_log") - sys->channels];
+    CHECK_EQ(smallest->count, 1);
+    CHECK_EQ(smallest->window_us, 1);
+}
+
+static void test_placement_overrides_description(void)
+{
+    if (!load_pingpong()) {
+        return;
+    }
+    /* "log" says core 1 in the description; a placement may move it. */
+    struct sd_error err;
+    bool ok = load_placement_text("{\"system\": \"pingpong\", \"cores\": 1, \"pds\": {\"log\": 0}}",
+                                  &err);
+    CHECK(ok);
+    CHECK_EQ(placement.core[pd_named("log")], 0);
+    CHECK_EQ(placement.cores, 1);
+    CHECK_STR_CONTAINS(placement.source, "placement.json");
+
+    CHECK(!sd_load_placement_buffer(sys, "{}", 2, NULL, &placement, &err));
+    CHECK_STR_CONTAINS(err.message, "<buffer>: top level: missing required field \"cores\"");
+    CHECK(!sd_load_placement(sys, "/nonexistent/placement.json", &placement, &err));
+    CHECK_STR_CONTAINS(err.message, "/nonexistent/placement.json: cannot open: ");
+}
+
+static void test_default_placement(void)
+{
+    if (!load_pingpong()) {
+        return;
+    }
+    memset(&placement, 0x5a, sizeof placement);
+    sd_default_placement(sys, &placement);
+    CHECK_EQ(placement.cores, 2);
+    CHECK_EQ(placement.core[pd_named("ping")], 0);
+    CHECK_EQ(placement.core[pd_named("pong")], 0);
+    CHECK_EQ(placement.core[pd_named("log")], 1);
+    for (uint32_t c = 0; c < sys->n_channels; c++) {
+        CHECK_EQ(placement.channel[c].policy, PN_BATCH_IMMEDIATE);
+        CHECK_EQ(placement.channel[c].count, 0);
+    }
+    for (uint32_t p = 0; p < sys->n_pds; p++) {
+        CHECK(!placement.polling[p]);
+    }
+
+    /* No cores in the description at all: one core. */
+    struct sd_error err;
+    CHECK(load_text("{\"name\": \"one\", \"components\": [{\"name\": \"a\", \"kind\": \"test\", "
+                    "\"program\": \"a\", \"priority\": 1}]}",
+                    &err));
+    sd_default_placement(sys, &placement);
+    CHECK_EQ(placement.cores, 1);
+    CHECK_EQ(placement.core[0], 0);
+}
+
+static bool expected_fragment(const char *text, char *out, size_t size)
+{
+    static const char key[] = "\"_expect\": \"";
+    const char *p = strstr(text, key);
+    if (p == NULL) {
+        return false;
+    }
+    p += sizeof key - 1;
+    size_t n = 0;
+    for (; *p != '\0' && *p != '"' && n + 1 < size; p++) {
+        if (*p == '\\' && p[1] != '\0') {
+            p++;
+        }
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    return *p == '"';
+}
+
+static void test_bad_files(void)
+{
+    if (!load_pingpong()) {
+        return;
+    }
+    char dir_path[2048];
+    source_path(dir_path, sizeof dir_path, "tests/data/placement/bad");
+    DIR *dir = opendir(dir_path);
+    CHECK(dir != NULL);
+    if (dir == NULL) {
+        return;
+    }
+    int files = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t len = strlen(entry->d_name);
+        if (len < 6 || strcmp(entry->d_name + len - 5, ".json") != 0) {
+            continue;
+        }
+        files++;
+        char path[4096], text[8192], expect[SD_ERROR_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir_path, entry->d_name);
+        FILE *file = fopen(path, "rb");
+        size_t got = file == NULL ? 0 : fread(text, 1, sizeof text - 1, file);
+        if (file != NULL) {
+            fclose(file);
+        }
+        text[got] = '\0';
+        if (!expected_fragment(text, expect, sizeof expect)) {
+            fprintf(stderr, "%s has no \"_expect\"\n", path);
+            check_failures++;
+            continue;
+        }
+        struct sd_error err;
+        int before = check_failures;
+        CHECK(!sd_load_placement(sys, path, &placement, &err));
+        CHECK(strncmp(err.message, path, strlen(path)) == 0);
+        CHECK_STR_CONTAINS(err.message, expect);
+        CHECK(strchr(err.message, '\n') == NULL);
+        if (check_failures != before) {
+            fprintf(stderr, "  in %s\n", entry->d_name);
+        }
+    }
+    closedir(dir);
+    CHECK(files >= 30);
+}
+
+/* A scratch directory under /tmp, removed with its files by remove_scratch(). */
+static char scratch[256];
+
+static void make_scratch(void)
+{
+    snprintf(scratch, sizeof scratch, "/tmp/test_placement.XXXXXX");
+    CHECK(mkdtemp(scratch) != NULL);
+}
+
+static void remove_scratch(const char *const *names)
+{
+    for (; *names != NULL; names++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", scratch, *names);
+        unlink(path);
+    }
+    CHECK(rmdir(scratch) == 0); /* fails when a temporary file was left behind */
+}
+
+static void test_write_round_trip(void)
+{
+    if (!load_pingpong() || !load_placement_file("tests/data/placement/good/full.json")) {
+        return;
+    }
+    make_scratch();
+    char path[512];
+    snprintf(path, sizeof path, "%s/placement.json", scratch);
+    struct sd_placement *original = malloc(sizeof *original);
+    *original = placement;
+    struct sd_error err;
+    bool ok = sd_write_placement(sys, original, path, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    CHECK(sd_load_placement(sys, path, &placement, &err));
+    CHECK_EQ(placement.cores, original->cores);
+    CHECK(memcmp(placement.core, original->core, sizeof placement.core) == 0);
+    CHECK(memcmp(placement.polling, original->polling, sizeof placement.polling) == 0);
+    for (uint32_t c = 0; c < sys->n_channels; c++) {
+        CHECK_EQ(placement.channel[c].policy, original->channel[c].policy);
+        CHECK_EQ(placement.channel[c].count, original->channel[c].count);
+        CHECK_EQ(placement.channel[c].window_us, original->channel[c].window_us);
+    }
+    /* The file names the system and lists every PD. */
+    FILE *file = fopen(path, "rb");
+    char text[4096] = "";
+    if (file != NULL) {
+        text[fread(text, 1, sizeof text - 1, file)] = '\0';
+        fclose(file);
+    }
+    CHECK_STR_CONTAINS(text, "\"system\": \"pingpong\"");
+    CHECK_STR_CONTAINS(text, "\"log\": 1");
+    CHECK_STR_CONTAINS(text, "\"window_us\": 100");
+
+    /* The default placement round-trips too, and overwrites the file. */
+    sd_default_placement(sys, original);
+    CHECK(sd_write_placement(sys, original, path, &err));
+    CHECK(sd_load_placement(sys, path, &placement, &err));
+    CHECK_EQ(placement.cores, 2);
+    CHECK_EQ(placement.core[pd_named("log")], 1);
+    CHECK(!placement.polling[pd_named("pong")]);
+
+    /* A placement that would not load is refused, and the file is left as it was. */
+    struct stat before, after;
+    CHECK(stat(path, &before) == 0);
+    original->core[pd_named("pong")] = 5;
+    CHECK(!sd_write_placement(sys, original, path, &err));
+    CHECK_STR_CONTAINS(err.message, "refusing to write an invalid placement: ");
+    CHECK_STR_CONTAINS(err.message, "pds \"pong\": core 5 out of range 0..1");
+    original->core[pd_named("pong")] = 0;
+    original->polling[pd_named("pong")] = true;
+    CHECK(!sd_write_placement(sys, original, path, &err));
+    CHECK_STR_CONTAINS(err.message, "a polling PD must be alone on its core");
+    original->polling[pd_named("pong")] = false;
+    original->channel[0].policy = PN_BATCH_COALESCE; /* with count 0 */
+    CHECK(!sd_write_placement(sys, original, path, &err));
+    CHECK_STR_CONTAINS(err.message, "count 0 out of range 1..65535");
+    CHECK(stat(path, &after) == 0);
+    CHECK_EQ(after.st_size, before.st_size);
+    CHECK(sd_load_placement(sys, path, &placement, &err));
+
+    /* An unwritable place: a message naming it. */
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/no-such-dir/placement.json", scratch);
+    original->channel[0].policy = PN_BATCH_IMMEDIATE;
+    CHECK(!sd_write_placement(sys, original, missing, &err));
+    CHECK_STR_CONTAINS(err.message, missing);
+    CHECK_STR_CONTAINS(err.message, "cannot create");
+    free(original);
+    static const char *const names[] = {"placement.json", NULL};
+    remove_scratch(names);
+}
+
+static void test_policy_names(void)
+{
+    CHECK(strcmp(sd_batch_policy_name(PN_BATCH_IMMEDIATE), "immediate") == 0);
+    CHECK(strcmp(sd_batch_policy_name(PN_BATCH_END_OF_HANDLER), "end_of_handler") == 0);
+    CHECK(strcmp(sd_batch_policy_name(PN_BATCH_COALESCE), "coalesce") == 0);
+    CHECK(strcmp(sd_batch_policy_name(7), "unknown") == 0);
+}
+
+int main(void)
+{
+    if (!fixture_setup()) {
+        return 1;
+    }
+    RUN_TEST(test_full);
+    RUN_TEST(test_minimal_and_limits);
+    RUN_TEST(test_placement_overrides_description);
+    RUN_TEST(test_default_placement);
+    RUN_TEST(test_bad_files);
+    RUN_TEST(test_write_round_trip);
+    RUN_TEST(test_policy_names);
+    sd_system_free(sys);
+    return check_exit();
+}
