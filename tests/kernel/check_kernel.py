@@ -5,7 +5,8 @@ experiments/run and checks what the kernel printed and what the plugin
 counted.
 
 usage: check_kernel.py BUILD_DIR WORK_DIR TEST
-tests: pingpong-1core pingpong-2core pingpong-4core rogue batching repeatable
+tests: pingpong-1core pingpong-2core pingpong-4core rogue batching repeatable polling
+       device-irq
 """
 
 import json
@@ -26,12 +27,14 @@ def check(condition, message):
         raise Failure(message)
 
 
-def run(build, work, name, system, placement=None, timeout=240):
+def run(build, work, name, system, placement=None, timeout=240, stop_on=None):
     out = Path(work) / name
     cmd = [sys.executable, str(REPO / "experiments/run"), str(REPO / system), "--no-build",
            "--quiet", "--build-dir", str(build), "--out", str(out), "--timeout", str(timeout)]
     if placement:
         cmd += ["--placement", str(REPO / placement)]
+    if stop_on:
+        cmd += ["--stop-on", stop_on]
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     summary_path = out / "summary.json"
     check(summary_path.exists(), f"{name}: no summary.json ({done.stderr.strip()})")
@@ -114,6 +117,34 @@ def repeatable(build, work):
     return f"identical per-PD and kernel counts in two runs: {per_pd[0]}"
 
 
+def polling(build, work):
+    s, _ = run(build, work, "polling", "systems/stream.json",
+               "systems/placements/stream-2core-polling.json")
+    events = s["total"]["events"]
+    check(events["notify_cross_core"] == 2000, f"{events['notify_cross_core']} notifications sent")
+    check(events["sgi_sent"] == 0, f"{events['sgi_sent']} SGIs sent to a polling core")
+    check(events["flush_to_polling_core"] == 2000,
+          f"{events['flush_to_polling_core']} flushes to the polling core, expected 2000")
+    deliveries = s["pd_counters"]["sink"].get("deliveries", 0)
+    check(0 < deliveries <= 2000, f"the polling sink saw {deliveries} deliveries")
+    return f"2000 notifications to a polling core without an SGI, {deliveries} deliveries"
+
+
+def device_irq(build, work):
+    s, console = run(build, work, "device-irq", "systems/rtc-alarm.json",
+                     stop_on=r"^clock: alarms done")
+    check("clock: alarms done" in console, "the RTC driver did not see its three alarms")
+    counters = s["pd_counters"]["clock"]
+    check(counters.get("alarms") == 3 and counters.get("spurious") == 0,
+          f"clock counters: {counters}")
+    events = s["total"]["cores"][1]["events"]
+    check(events["device_irqs"] == 3 and events["irq_acks"] == 3,
+          f"core 1: {events['device_irqs']} device interrupts, {events['irq_acks']} acks")
+    for pd in ("ping", "pong"):
+        check(s["pd_counters"][pd].get("notifications") == 500, f"{pd} did not finish")
+    return "three PL031 alarms delivered to their PD and re-enabled by its acks"
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -126,6 +157,8 @@ def main():
         "rogue": lambda: rogue(build, work),
         "batching": lambda: batching(build, work),
         "repeatable": lambda: repeatable(build, work),
+        "polling": lambda: polling(build, work),
+        "device-irq": lambda: device_irq(build, work),
     }
     if test not in tests:
         print(f"unknown test {test!r}; tests: {' '.join(tests)}", file=sys.stderr)
