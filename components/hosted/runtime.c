@@ -119,8 +119,10 @@ static bool build_pd(struct pn_hosted_system *hs, int index, char *err, size_t e
     for (uint32_t m = 0; m < desc->n_maps; m++) {
         for (uint32_t i = 0; i < pd->config.n_regions; i++) {
             if (strcmp(pd->config.regions[i].name, desc->maps[m].name) == 0) {
-                pd->config.regions[i].vaddr =
-                    (uint64_t)(uintptr_t)hs->region_memory[desc->maps[m].region];
+                /* Host memory stands in for physical memory too. */
+                uint64_t host = (uint64_t)(uintptr_t)hs->region_memory[desc->maps[m].region];
+                pd->config.regions[i].paddr = host;
+                pd->config.regions[i].vaddr = desc->maps[m].rights ? host : 0;
             }
         }
     }

@@ -66,13 +66,26 @@ const char *pn_config_param(const struct pn_config *cfg, const char *key)
 void *pn_region(const char *name, uint64_t *size)
 {
     const struct pn_config_region *r = pn_config_region(pn_config(), name);
-    if (r == 0) {
+    if (r == 0 || r->rights == 0) {
         return 0;
     }
     if (size) {
         *size = r->size;
     }
     return (void *)(uintptr_t)r->vaddr;
+}
+
+bool pn_region_paddr(const char *name, uint64_t *paddr, uint64_t *size)
+{
+    const struct pn_config_region *r = pn_config_region(pn_config(), name);
+    if (r == 0) {
+        return false;
+    }
+    *paddr = r->paddr;
+    if (size) {
+        *size = r->size;
+    }
+    return true;
 }
 
 bool pn_channel_named(const char *name, pn_channel *ch)

@@ -31,12 +31,20 @@ void irq_setup_devices(void)
     }
 }
 
+/*
+ * What the operator (or experiments/run) types: a digit starts that
+ * measurement phase for every core, 'q' ends the run.
+ */
 static void console_input(struct core *c)
 {
     int ch;
     while ((ch = console_getc()) >= 0) {
         if (ch == 'q') {
             run_halt(c, "'q' typed at the console");
+        } else if (ch >= '0' && ch <= '9') {
+            counters_set_phase((uint32_t)(ch - '0'));
+            mark_phase((uint32_t)(ch - '0'));
+            kprintf("pinion: phase %c\n", ch);
         }
     }
 }

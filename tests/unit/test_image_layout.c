@@ -365,11 +365,75 @@ static void test_manifest(void)
     json_decref(root);
 }
 
+/*
+ * A map with rights "none": the PD's configuration gives the region's
+ * physical address and size, and nothing is mapped for it, while another
+ * PD maps the same region normally.
+ */
+static const struct pn_config_region *config_region(const struct pn_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->n_regions; i++) {
+        if (strcmp(cfg->regions[i].name, name) == 0) {
+            return &cfg->regions[i];
+        }
+    }
+    return NULL;
+}
+
+static void test_known_but_unmapped(void)
+{
+    static const char system[] =
+        "{\"name\": \"dma\", \"components\": [\n"
+        "  {\"name\": \"drv\", \"kind\": \"driver\", \"program\": \"prog\", \"priority\": 100},\n"
+        "  {\"name\": \"c\", \"kind\": \"client\", \"program\": \"prog\", \"priority\": 100}],\n"
+        " \"regions\": [{\"name\": \"buffers\", \"size\": \"64KiB\"}],\n"
+        " \"maps\": [\n"
+        "  {\"pd\": \"drv\", \"region\": \"buffers\", \"rights\": \"none\"},\n"
+        "  {\"pd\": \"c\", \"region\": \"buffers\", \"rights\": \"rw\"}]}\n";
+    char path[600];
+    struct sd_error err;
+    scratch_path(path, sizeof path, "dma.json");
+    CHECK(write_text(path, system));
+    struct sd_system *dma = sd_system_new();
+    if (!sd_load_file(path, dma, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        check_failures++;
+        sd_system_free(dma);
+        return;
+    }
+    struct sd_placement none_placement;
+    sd_default_placement(dma, &none_placement);
+    struct fake_elf program = fake_program();
+    scratch_path(path, sizeof path, "prog.elf");
+    CHECK(write_fake_elf(path, &program, 0));
+    struct img_plan *p = img_plan_new();
+    CHECK(img_plan_build(p, dma, &none_placement, scratch, IMG_DEFAULT_MEMORY, &err));
+    const struct pn_config_region *drv = config_region(&p->config[0], "buffers");
+    const struct pn_config_region *client = config_region(&p->config[1], "buffers");
+    CHECK(drv != NULL && client != NULL);
+    if (drv && client) {
+        CHECK_EQ(drv->vaddr, 0);
+        CHECK_EQ(drv->rights, 0);
+        CHECK_EQ(drv->size, 64 * 1024);
+        CHECK(drv->paddr >= PN_PD_MEMORY_PA);
+        CHECK_EQ(drv->paddr, client->paddr);
+        CHECK(client->vaddr >= PN_PD_REGIONS_IPA);
+    }
+    /* The driver's stage-2 holds its config, program and stack, nothing for the region. */
+    const struct pn_boot_pd *boot = &p->bootinfo.pds[0];
+    for (uint32_t m = 0; m < boot->n_mappings; m++) {
+        CHECK(strcmp(p->mapping_name[boot->first_mapping + m], "buffers") != 0);
+    }
+    img_plan_free(p);
+    sd_system_free(dma);
+}
+
 int main(void)
 {
     sys = sd_system_new();
     make_scratch("test_image_layout");
     RUN_TEST(test_layout);
+    RUN_TEST(test_known_but_unmapped);
     RUN_TEST(test_boot_information);
     RUN_TEST(test_image_contents);
     RUN_TEST(test_manifest);

@@ -21,6 +21,7 @@ static void fill_config(struct img_plan *plan, int p)
     /* Regions follow the maps one to one, in description order. */
     for (uint32_t m = 0; m < config->n_regions; m++) {
         config->regions[m].vaddr = plan->pd[p].map_ipa[m];
+        config->regions[m].paddr = plan->pd[p].map_pa[m];
     }
 }
 

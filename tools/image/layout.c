@@ -100,14 +100,18 @@ static bool assign_ipas(struct img_plan *plan, int pd, struct sd_error *err)
     const struct sd_pd *desc = &sys->pds[pd];
     uint64_t *ipa = plan->pd[pd].map_ipa;
     bool placed[PN_CONFIG_MAX_REGIONS] = {false};
+    bool unmapped[PN_CONFIG_MAX_REGIONS] = {false};
     for (uint32_t m = 0; m < desc->n_maps; m++) {
-        if (desc->maps[m].has_vaddr) {
+        if (desc->maps[m].rights == 0) {
+            unmapped[m] = true; /* rights "none": no address, only its physical one */
+            ipa[m] = 0;
+        } else if (desc->maps[m].has_vaddr) {
             ipa[m] = desc->maps[m].vaddr;
             placed[m] = true;
         }
     }
     for (uint32_t m = 0; m < desc->n_maps; m++) {
-        if (placed[m]) {
+        if (placed[m] || unmapped[m]) {
             continue;
         }
         uint64_t size = sys->regions[desc->maps[m].region].size;
@@ -299,6 +303,9 @@ static bool add_mappings(struct img_plan *plan, int p, struct sd_error *err)
     for (uint32_t m = 0; m < desc->n_maps; m++) {
         const struct sd_map *map = &desc->maps[m];
         pd->map_pa[m] = plan->region_pa[map->region];
+        if (map->rights == 0) {
+            continue; /* known by physical address only: nothing to map */
+        }
         if (!add_mapping(plan, map->name, pd->map_ipa[m], pd->map_pa[m],
                          plan->sys->regions[map->region].size, map->rights,
                          map->cached ? PN_MAP_NORMAL : PN_MAP_DEVICE, err)) {

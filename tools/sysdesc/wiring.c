@@ -90,9 +90,14 @@ static bool parse_rights(struct sd_ctx *ctx, const char *where, const json_t *el
     char shown[48];
     sd_quote(shown, sizeof shown, text, len);
     if (len == 0) {
-        return sd_fail(ctx, "%s: rights must not be empty (use letters from \"rwx\")", where);
+        return sd_fail(ctx, "%s: rights must not be empty (use letters from \"rwx\", or \"none\")",
+                       where);
     }
     *rights = 0;
+    /* "none": the PD learns where the region is physically, and can touch none of it. */
+    if (len == 4 && memcmp(text, "none", 4) == 0) {
+        return true;
+    }
     for (size_t i = 0; i < len; i++) {
         uint32_t right;
         switch (text[i]) {
@@ -106,7 +111,9 @@ static bool parse_rights(struct sd_ctx *ctx, const char *where, const json_t *el
             right = PN_RIGHT_EXECUTE;
             break;
         default:
-            return sd_fail(ctx, "%s: rights %s may hold only the letters r, w and x", where, shown);
+            return sd_fail(ctx,
+                           "%s: rights %s may hold only the letters r, w and x, or be \"none\"",
+                           where, shown);
         }
         if (*rights & right) {
             return sd_fail(ctx, "%s: rights %s name '%c' twice", where, shown, text[i]);
@@ -225,6 +232,10 @@ static bool parse_map(struct sd_ctx *ctx, size_t index, const json_t *element)
         !parse_rights(ctx, where, element, &map->rights) ||
         !parse_cached(ctx, where, element, region, &map->cached)) {
         return false;
+    }
+    if (map->rights == 0 && map->has_vaddr) {
+        return sd_fail(ctx, "%s: a map with rights \"none\" maps nothing, so it takes no vaddr",
+                       where);
     }
     if (map->has_vaddr && map->vaddr + region->size > SD_ADDRESS_LIMIT) {
         return sd_fail(ctx,

@@ -74,6 +74,8 @@ const struct pn_config *pn_config(void);
 
 /* Convenience lookups over pn_config(); NULL or false when absent. */
 void *pn_region(const char *name, uint64_t *size);
+/* A region's physical address (what a device sees), mapped or not; false when absent. */
+bool pn_region_paddr(const char *name, uint64_t *paddr, uint64_t *size);
 bool pn_channel_named(const char *name, pn_channel *ch);
 const char *pn_param(const char *key);
 

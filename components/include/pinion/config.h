@@ -33,9 +33,15 @@ enum pn_channel_flags {
 
 struct pn_config_region {
     char name[PN_NAME_MAX]; /* the map's local name, as the component asks for it */
-    uint64_t vaddr;
+    uint64_t vaddr;         /* 0 for a map with no rights: nothing is mapped */
+    /*
+     * Where devices see it (no IOMMU: its physical address), for a driver
+     * that hands buffers to a device or a multiplexer that translates
+     * offsets into device addresses.
+     */
+    uint64_t paddr;
     uint64_t size;
-    uint32_t rights; /* enum pn_rights */
+    uint32_t rights; /* enum pn_rights; 0: the PD knows the region but cannot touch it */
     uint32_t reserved;
 };
 
