@@ -4,8 +4,11 @@
 # `make help` lists the rest.
 
 # The default system and its placement, for `make run`, `make image`, `make boot`.
-SYSTEM ?= systems/pipeline.json
-PLACEMENT ?= $(if $(filter systems/pipeline.json,$(SYSTEM)),systems/placements/pipeline-2core.json,)
+SYSTEM ?= systems/net-echo.json
+PLACEMENT ?= $(if $(filter systems/net-echo.json,$(SYSTEM)),systems/placements/net-echo-2core.json,)
+# `make run` on a network system: UDP packets echoed, at most WINDOW outstanding.
+PACKETS ?= 10000
+WINDOW ?= 64
 IMAGE_DIR ?= $(BUILD)/image
 QEMU_MEMORY ?= 1GiB
 
@@ -19,8 +22,9 @@ NO_ASLR = $(shell setarch -R true 2>/dev/null && echo setarch -R)
         format format-check clean
 
 help:
-	@echo "make run           build, pack and boot the default system on the pinion kernel under the"
-	@echo "                   instruction counter, and print where the instructions went"
+	@echo "make run           build, pack and boot the default system (the UDP echo, systems/net-echo.json)"
+	@echo "                   on the pinion kernel under the instruction counter, drive PACKETS=10000"
+	@echo "                   packets through it (WINDOW=64), and print the cost of every packet"
 	@echo "make image         pack SYSTEM=systems/X.json [PLACEMENT=P.json] into $(IMAGE_DIR)/"
 	@echo "make boot          pack and boot SYSTEM [PLACEMENT] with its console here ('q' ends a run)"
 	@echo "make test          install what is missing, build, run every test (plain, ASan+UBSan, TSan, fuzz smoke, format)"
@@ -68,9 +72,12 @@ test-fuzz:
 	@cmake --build $(BUILD)/fuzz -j $(JOBS)
 	@cd $(BUILD)/fuzz && ctest --output-on-failure -L fuzz
 
+NET_SYSTEM = $(shell grep -q '"virtio-net"' $(SYSTEM) 2>/dev/null && echo yes)
+
 run: build
 	@echo "pinion: running $(SYSTEM)$(if $(PLACEMENT), with $(PLACEMENT),) on the pinion kernel"
-	@experiments/run $(SYSTEM) $(if $(PLACEMENT),--placement $(PLACEMENT),) --no-build --table
+	@experiments/run $(SYSTEM) $(if $(PLACEMENT),--placement $(PLACEMENT),) --no-build --table \
+	    $(if $(NET_SYSTEM),--packets $(PACKETS) --window $(WINDOW),)
 
 image: build
 	@mkdir -p $(IMAGE_DIR)

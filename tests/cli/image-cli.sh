@@ -13,6 +13,7 @@ if [[ $# -ne 2 ]]; then
 	exit 2
 fi
 bin=$1
+. "$(dirname "$0")/lib.sh"
 src=$2
 data=$src/tests/data/image
 if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
@@ -20,42 +21,10 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
 	exit 1
 fi
 
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
 elves=$scratch/elves
 outdir=$scratch/out
 mkdir -p "$outdir"
 "$data/build-elves.sh" "$src" "$elves"
-out=$scratch/stdout
-err=$scratch/stderr
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	echo "  stdout: $(head -c 3000 "$out")" >&2
-	echo "  stderr: $(head -c 2000 "$err")" >&2
-	failures=$((failures + 1))
-}
-
-run() {
-	status=0
-	"$bin" "$@" >"$out" 2>"$err" || status=$?
-}
-
-expect_status() {
-	local want=$1 what=$2
-	[[ $status -eq $want ]] || fail "$what: exit status $status, expected $want"
-}
-
-expect_in() {
-	local file=$1 text=$2 what=$3
-	grep -qF -- "$text" "$file" || fail "$what: \"$text\" missing from $(basename "$file")"
-}
-
-expect_empty() {
-	local file=$1 what=$2
-	[[ ! -s $file ]] || fail "$what: $(basename "$file") should be empty"
-}
 
 image=$outdir/pair.elf
 manifest=$outdir/pair.json
@@ -240,8 +209,4 @@ run --dump "$scratch/none.elf"
 expect_status 1 "--dump of a missing file"
 expect_in "$err" "$scratch/none.elf: cannot open" "--dump of a missing file"
 
-if [[ $failures -ne 0 ]]; then
-	echo "$failures check(s) failed" >&2
-	exit 1
-fi
-echo "image-cli: all checks passed"
+finish image-cli

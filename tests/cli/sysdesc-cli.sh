@@ -9,44 +9,11 @@ if [[ $# -ne 2 ]]; then
 	exit 2
 fi
 bin=$1
+. "$(dirname "$0")/lib.sh"
 src=$2
 good=$src/systems/pipeline.json
 full=$src/tests/data/sysdesc/good/full.json
 bad=$src/tests/data/sysdesc/bad/channel-unknown-pd.json
-
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-out=$scratch/stdout
-err=$scratch/stderr
-failures=0
-
-fail() {
-	echo "FAIL: $*" >&2
-	echo "  stdout: $(head -c 2000 "$out")" >&2
-	echo "  stderr: $(head -c 2000 "$err")" >&2
-	failures=$((failures + 1))
-}
-
-# Runs the tool with the given arguments; sets $status, keeps stdout and stderr.
-run() {
-	status=0
-	"$bin" "$@" >"$out" 2>"$err" || status=$?
-}
-
-expect_status() {
-	local want=$1 what=$2
-	[[ $status -eq $want ]] || fail "$what: exit status $status, expected $want"
-}
-
-expect_in() {
-	local file=$1 text=$2 what=$3
-	grep -qF -- "$text" "$file" || fail "$what: \"$text\" missing from $(basename "$file")"
-}
-
-expect_empty() {
-	local file=$1 what=$2
-	[[ ! -s $file ]] || fail "$what: $(basename "$file") should be empty"
-}
 
 # Help and usage errors.
 run --help
@@ -178,8 +145,4 @@ run summary "$bad"
 expect_status 1 "summary bad"
 expect_empty "$out" "summary bad"
 
-if [[ $failures -ne 0 ]]; then
-	echo "$failures check(s) failed" >&2
-	exit 1
-fi
-echo "sysdesc-cli: all checks passed"
+finish sysdesc-cli

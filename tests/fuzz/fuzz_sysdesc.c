@@ -39,7 +39,9 @@ static void check_config(int pd_index)
     for (uint32_t i = 0; i < cfg.n_regions; i++) {
         require(cfg.regions[i].size != 0 && cfg.regions[i].size % SD_PAGE_SIZE == 0);
         require(cfg.regions[i].vaddr % SD_PAGE_SIZE == 0);
-        require(cfg.regions[i].rights != 0 && cfg.regions[i].rights <= 7);
+        require(cfg.regions[i].rights <= 7);
+        /* Rights "none": the region is known, not mapped, so it has no address. */
+        require(cfg.regions[i].rights != 0 || cfg.regions[i].vaddr == 0);
     }
     uint64_t ids_seen = 0;
     for (uint32_t i = 0; i < cfg.n_channels; i++) {
@@ -60,6 +62,26 @@ static void check_config(int pd_index)
             const struct sd_channel *link = &sys->channels[found];
             require(link->ends[end].pd == pd_index);
             require(link->ends[1 - end].pd != pd_index);
+        }
+    }
+}
+
+/* Devices: unique names and slots; every device a VM passes through exists. */
+static void check_devices(void)
+{
+    require(sys->n_devices <= SD_MAX_DEVICES);
+    for (uint32_t d = 0; d < sys->n_devices; d++) {
+        check_name(sys->devices[d].name);
+        require(sd_find_device(sys, sys->devices[d].name) == (int)d);
+        require(sys->devices[d].slot < SD_VIRTIO_SLOTS);
+        for (uint32_t e = 0; e < d; e++) {
+            require(sys->devices[e].slot != sys->devices[d].slot);
+        }
+    }
+    for (uint32_t p = 0; p < sys->n_pds; p++) {
+        const struct sd_pd *pd = &sys->pds[p];
+        for (uint32_t d = 0; pd->kind == SD_KIND_VM && d < pd->vm.n_devices; d++) {
+            require(sd_find_device(sys, pd->vm.devices[d]) >= 0);
         }
     }
 }
@@ -87,5 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (uint32_t r = 0; r < sys->n_regions; r++) {
         require(sd_find_region(sys, sys->regions[r].name) == (int)r);
     }
+    check_devices();
     return 0;
 }

@@ -6,7 +6,7 @@ counted.
 
 usage: check_kernel.py BUILD_DIR WORK_DIR TEST
 tests: pingpong-1core pingpong-2core pingpong-4core rogue batching repeatable polling
-       device-irq
+       device-irq net-echo-1core net-echo-2core net-arp-ping net-bad-descriptors
 """
 
 import json
@@ -27,7 +27,7 @@ def check(condition, message):
         raise Failure(message)
 
 
-def run(build, work, name, system, placement=None, timeout=240, stop_on=None):
+def run(build, work, name, system, placement=None, timeout=240, stop_on=None, extra=()):
     out = Path(work) / name
     cmd = [sys.executable, str(REPO / "experiments/run"), str(REPO / system), "--no-build",
            "--quiet", "--build-dir", str(build), "--out", str(out), "--timeout", str(timeout)]
@@ -35,6 +35,7 @@ def run(build, work, name, system, placement=None, timeout=240, stop_on=None):
         cmd += ["--placement", str(REPO / placement)]
     if stop_on:
         cmd += ["--stop-on", stop_on]
+    cmd += list(extra)
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     summary_path = out / "summary.json"
     check(summary_path.exists(), f"{name}: no summary.json ({done.stderr.strip()})")
@@ -145,6 +146,59 @@ def device_irq(build, work):
     return "three PL031 alarms delivered to their PD and re-enabled by its acks"
 
 
+NET_PACKETS = 10000
+
+
+def check_echoes(s, packets):
+    total = s["load"]["total"]
+    check(total["sent"] == packets and total["echoed"] == packets,
+          f"{total['echoed']} of {total['sent']} packets echoed, expected {packets}")
+    for key in ("lost", "corrupted", "duplicated", "unexpected"):
+        check(total[key] == 0, f"{total[key]} packets {key}")
+    per_client = [t["echoed"] for t in s["load"]["targets"]]
+    check(per_client == [packets // 2, packets // 2],
+          f"echoes per client {per_client}, expected {packets // 2} each")
+
+
+def net_echo(build, work, cores):
+    s, _ = run(build, work, f"net-echo-{cores}core", "systems/net-echo.json",
+               f"systems/placements/net-echo-{cores}core.json",
+               extra=["--packets", str(NET_PACKETS), "--window", "64"])
+    check_echoes(s, NET_PACKETS)
+    per_packet = s["per_io"]["all_instructions"]
+    return (f"{NET_PACKETS} UDP packets echoed intact by both clients on {cores} core(s), "
+            f"{per_packet:,.0f} instructions per packet")
+
+
+def net_arp_ping(build, work):
+    s, _ = run(build, work, "net-arp-ping", "systems/net-echo.json",
+               "systems/placements/net-echo-2core.json",
+               extra=["--packets", "1000", "--loadgen-mode", "all"])
+    for target in s["load"]["targets"]:
+        check(target["arp"] == "ok", f"ARP for {target['ip']}: {target['arp']}")
+        ping = target["ping"] or {}
+        check(ping.get("sent", 0) > 0 and ping.get("replied") == ping.get("sent")
+              and ping.get("bad", 1) == 0, f"ping {target['ip']}: {ping}")
+    check_echoes(s, 1000)
+    clients = s["pd_counters"]
+    check(clients["client0"]["icmp_replies"] > 0 and clients["client1"]["icmp_replies"] > 0,
+          "a client answered no ping")
+    return "ARP and ping answered by both clients; 1000 UDP packets echoed"
+
+
+def net_bad_descriptors(build, work):
+    s, _ = run(build, work, "net-bad-descriptors", "systems/net-echo.json",
+               "systems/placements/net-echo-2core.json",
+               extra=["--packets", str(NET_PACKETS), "--set", "ethernet_driver.inject_bad_every=50"])
+    injected = s["pd_counters"]["ethernet_driver"]["injected_bad_desc"]
+    dropped = s["pd_counters"]["net_virt_rx"]["bad_driver_desc"]
+    check(injected >= NET_PACKETS // 50, f"the driver injected only {injected} bad descriptors")
+    check(dropped == injected, f"{injected} bad descriptors injected, {dropped} dropped")
+    check_echoes(s, NET_PACKETS)
+    check(not s["faults"], f"faults: {s['faults']}")
+    return f"{injected} bad descriptors dropped and counted; every packet still echoed"
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -159,6 +213,10 @@ def main():
         "repeatable": lambda: repeatable(build, work),
         "polling": lambda: polling(build, work),
         "device-irq": lambda: device_irq(build, work),
+        "net-echo-1core": lambda: net_echo(build, work, 1),
+        "net-echo-2core": lambda: net_echo(build, work, 2),
+        "net-arp-ping": lambda: net_arp_ping(build, work),
+        "net-bad-descriptors": lambda: net_bad_descriptors(build, work),
     }
     if test not in tests:
         print(f"unknown test {test!r}; tests: {' '.join(tests)}", file=sys.stderr)

@@ -5,40 +5,16 @@
  * notifications, level-triggered interrupts with acks, protected calls,
  * a fault that stops one PD only, quiescence and its timeout).
  */
-#include "check.h"
+#include "hosted_fixture.h"
 
 #include <hosted.h>
 #include <stdlib.h>
 
 static char output[65536];
 
-static struct sd_system *load(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/data/hosted/%s", PINION_SOURCE_DIR, name);
-    struct sd_system *sys = sd_system_new();
-    struct sd_error err;
-    if (!sd_load_file(path, sys, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        exit(1);
-    }
-    return sys;
-}
-
-static uint64_t counter(struct pn_hosted_system *hs, const char *pd, const char *name)
-{
-    const struct pn_counter_table *t = pn_hosted_counters(hs, pd);
-    for (uint32_t i = 0; t && i < t->count; i++) {
-        if (strcmp(t->slots[i].name, name) == 0) {
-            return t->slots[i].value;
-        }
-    }
-    return UINT64_MAX;
-}
-
 static void test_runtime_semantics(void)
 {
-    struct sd_system *sys = load("runtime.json");
+    struct sd_system *sys = hosted_load("runtime.json", NULL, NULL);
     FILE *out = fmemopen(output, sizeof output - 1, "w");
     struct pn_hosted_options options = {
         .component_dir = PINION_COMPONENT_DIR, .output = out, .timeout_ms = 30000};
@@ -62,8 +38,8 @@ static void test_runtime_semantics(void)
      * One program, two PDs, each with its own globals: ping starts, so pong
      * sees the 1000th notification and stops; ping saw 999 replies.
      */
-    CHECK_EQ(counter(hs, "ping", "seen"), 999);
-    CHECK_EQ(counter(hs, "pong", "seen"), 1000);
+    CHECK_EQ(hosted_counter(hs, "ping", "seen"), 999);
+    CHECK_EQ(hosted_counter(hs, "pong", "seen"), 1000);
     struct pn_hosted_stats ping, pong, dev, client, server, broken;
     pn_hosted_stats(hs, "ping", &ping);
     pn_hosted_stats(hs, "pong", &pong);
@@ -75,17 +51,17 @@ static void test_runtime_semantics(void)
     CHECK_EQ(ping.entries, 1000);               /* init and 999 notifications */
 
     pn_hosted_stats(hs, "device_user", &dev);
-    CHECK_EQ(counter(hs, "device_user", "irqs"), 2);
+    CHECK_EQ(hosted_counter(hs, "device_user", "irqs"), 2);
     CHECK_EQ(dev.irqs_delivered, 2);
     CHECK_EQ(dev.irq_acks, 2);
 
     pn_hosted_stats(hs, "client", &client);
     pn_hosted_stats(hs, "server", &server);
-    CHECK_EQ(counter(hs, "client", "label"), 100 + 6 + 7);
-    CHECK_EQ(counter(hs, "client", "product"), 42);
+    CHECK_EQ(hosted_counter(hs, "client", "label"), 100 + 6 + 7);
+    CHECK_EQ(hosted_counter(hs, "client", "product"), 42);
     CHECK_EQ(client.ppcalls_made, 1);
     CHECK_EQ(server.ppcalls_served, 1);
-    CHECK_EQ(counter(hs, "server", "calls"), 1);
+    CHECK_EQ(hosted_counter(hs, "server", "calls"), 1);
 
     pn_hosted_stats(hs, "broken", &broken);
     CHECK(broken.faulted);
@@ -103,7 +79,7 @@ static void test_runtime_semantics(void)
 
 static void test_timeout_names_busy_pds(void)
 {
-    struct sd_system *sys = load("endless.json");
+    struct sd_system *sys = hosted_load("endless.json", NULL, NULL);
     FILE *out = fmemopen(output, sizeof output - 1, "w");
     struct pn_hosted_options options = {
         .component_dir = PINION_COMPONENT_DIR, .output = out, .timeout_ms = 1000};
@@ -125,7 +101,7 @@ static void test_timeout_names_busy_pds(void)
 
 static void test_missing_program_is_named(void)
 {
-    struct sd_system *sys = load("runtime.json");
+    struct sd_system *sys = hosted_load("runtime.json", NULL, NULL);
     struct pn_hosted_options options = {.component_dir = "/nonexistent-dir"};
     char err[512];
     struct pn_hosted_system *hs = pn_hosted_create(sys, &options, err, sizeof err);

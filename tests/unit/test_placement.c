@@ -15,6 +15,19 @@
 
 static struct sd_placement placement;
 
+static bool load_system(const char *relative)
+{
+    char path[2048];
+    struct sd_error err;
+    source_path(path, sizeof path, relative);
+    bool ok = sd_load_file(path, sys, &err);
+    if (!ok) {
+        fprintf(stderr, "%s\n", err.message);
+    }
+    CHECK(ok);
+    return ok;
+}
+
 static bool load_pingpong(void)
 {
     char path[2048];
@@ -176,13 +189,14 @@ static bool expected_fragment(const char *text, char *out, size_t size)
     return *p == '"';
 }
 
-static void test_bad_files(void)
+/* Every file under `dir` is rejected against `system` with the message under its "_expect". */
+static void check_bad_files(const char *system, const char *directory, int at_least)
 {
-    if (!load_pingpong()) {
+    if (!load_system(system)) {
         return;
     }
     char dir_path[2048];
-    source_path(dir_path, sizeof dir_path, "tests/data/placement/bad");
+    source_path(dir_path, sizeof dir_path, directory);
     DIR *dir = opendir(dir_path);
     CHECK(dir != NULL);
     if (dir == NULL) {
@@ -220,7 +234,12 @@ static void test_bad_files(void)
         }
     }
     closedir(dir);
-    CHECK(files >= 30);
+    CHECK(files >= at_least);
+}
+
+static void test_bad_files(void)
+{
+    check_bad_files("tests/data/placement/pingpong.json", "tests/data/placement/bad", 30);
 }
 
 /* A scratch directory under /tmp, removed with its files by remove_scratch(). */
@@ -325,6 +344,88 @@ static void test_policy_names(void)
     CHECK(strcmp(sd_batch_policy_name(7), "unknown") == 0);
 }
 
+/* Per-vCPU cores ("vcpus"): loading, defaults, refusals, and the round trip. */
+static void test_vcpus(void)
+{
+    if (!load_system("tests/data/placement/vm.json") ||
+        !load_placement_file("tests/data/placement/good-vm/vcpus.json")) {
+        return;
+    }
+    int vm = pd_named("netvm"), mux = pd_named("mux");
+    CHECK_EQ(placement.cores, 5);
+    CHECK_EQ(placement.core[vm], 0);
+    CHECK_EQ(placement.vcpu_core[vm][0], 0);
+    CHECK_EQ(placement.vcpu_core[vm][1], 1);
+    CHECK_EQ(placement.vcpu_core[vm][2], 2);
+    CHECK_EQ(placement.core[mux], 3);
+    CHECK_EQ(placement.vcpu_core[mux][0], 3);
+    CHECK(sd_placement_occupies(sys, &placement, vm, 2));
+    CHECK(!sd_placement_occupies(sys, &placement, vm, 3));
+    CHECK(sd_placement_occupies(sys, &placement, mux, 3));
+
+    /* vcpus alone: the VM's core is its vCPU 0's. */
+    if (!load_placement_file("tests/data/placement/good-vm/vcpus-only.json")) {
+        return;
+    }
+    CHECK_EQ(placement.core[vm], 2);
+    CHECK_EQ(placement.vcpu_core[vm][1], 1);
+    /* Without vcpus, every vCPU is on the VM's core, in a file and by default. */
+    struct sd_error err;
+    CHECK(load_placement_text("{\"cores\": 2, \"pds\": {\"netvm\": 1}}", &err));
+    for (int v = 0; v < 3; v++) {
+        CHECK_EQ(placement.vcpu_core[vm][v], 1);
+    }
+    sd_default_placement(sys, &placement);
+    CHECK_EQ(placement.vcpu_core[vm][2], placement.core[vm]);
+
+    check_bad_files("tests/data/placement/vm.json", "tests/data/placement/bad-vm", 10);
+}
+
+static void test_vcpus_round_trip(void)
+{
+    if (!load_system("tests/data/placement/vm.json") ||
+        !load_placement_file("tests/data/placement/good-vm/vcpus.json")) {
+        return;
+    }
+    make_scratch();
+    char path[512];
+    snprintf(path, sizeof path, "%s/placement.json", scratch);
+    struct sd_placement *original = malloc(sizeof *original);
+    *original = placement;
+    struct sd_error err;
+    CHECK(sd_write_placement(sys, original, path, &err));
+    CHECK(sd_load_placement(sys, path, &placement, &err));
+    int vm = pd_named("netvm");
+    CHECK(memcmp(placement.vcpu_core[vm], original->vcpu_core[vm], sizeof(int) * 3) == 0);
+    CHECK_EQ(placement.core[vm], 0);
+    FILE *file = fopen(path, "rb");
+    char text[4096] = "";
+    if (file != NULL) {
+        text[fread(text, 1, sizeof text - 1, file)] = '\0';
+        fclose(file);
+    }
+    CHECK_STR_CONTAINS(text, "\"vcpus\": {");
+    /* All vCPUs on the VM's core: no "vcpus" written, as before it existed. */
+    for (int v = 0; v < 3; v++) {
+        original->vcpu_core[vm][v] = 0;
+    }
+    CHECK(sd_write_placement(sys, original, path, &err));
+    file = fopen(path, "rb");
+    text[0] = '\0';
+    if (file != NULL) {
+        text[fread(text, 1, sizeof text - 1, file)] = '\0';
+        fclose(file);
+    }
+    CHECK(strstr(text, "vcpus") == NULL);
+    /* A polling client beside a vCPU is refused on writing, with the loader's message. */
+    original->vcpu_core[vm][2] = 4;
+    CHECK(!sd_write_placement(sys, original, path, &err));
+    CHECK_STR_CONTAINS(err.message, "shares core 4 with PD \"netvm\"");
+    free(original);
+    static const char *const names[] = {"placement.json", NULL};
+    remove_scratch(names);
+}
+
 int main(void)
 {
     if (!fixture_setup()) {
@@ -337,6 +438,8 @@ int main(void)
     RUN_TEST(test_bad_files);
     RUN_TEST(test_write_round_trip);
     RUN_TEST(test_policy_names);
+    RUN_TEST(test_vcpus);
+    RUN_TEST(test_vcpus_round_trip);
     sd_system_free(sys);
     return check_exit();
 }

@@ -32,7 +32,7 @@ static void test_net_buffers_circulate(void)
     }
     CHECK_EQ(pn_net_give_free(&client, (struct pn_net_desc){0}), PN_RING_FULL);
     for (int round = 0; round < 5; round++) {
-        struct pn_net_desc d;
+        struct pn_net_desc d = {0};
         for (int i = 0; i < CAP; i++) {
             CHECK_EQ(pn_net_take_free(&driver, &d), PN_RING_OK);
             d.len = (uint32_t)(60 + i + round);
@@ -80,7 +80,7 @@ static void test_block_request_response(void)
     }
     CHECK_EQ(pn_blk_submit(&client, (struct pn_blk_request){0}), PN_RING_FULL);
     /* The server answers out of order; ids tie responses to requests. */
-    struct pn_blk_request reqs[CAP];
+    struct pn_blk_request reqs[CAP] = {{0}};
     for (uint32_t i = 0; i < CAP; i++) {
         CHECK_EQ(pn_blk_take_request(&server, &reqs[i]), PN_RING_OK);
         CHECK(pn_blk_request_valid(reqs[i], CAP * 4096, 512, 1 << 20));
@@ -93,7 +93,7 @@ static void test_block_request_response(void)
                  PN_RING_OK);
     }
     for (int i = CAP - 1; i >= 0; i--) {
-        struct pn_blk_response r;
+        struct pn_blk_response r = {0};
         CHECK_EQ(pn_blk_take_response(&client, &r), PN_RING_OK);
         CHECK_EQ(r.id, 100 + (uint32_t)i);
         CHECK_EQ(r.status, i == 3 ? PN_BLK_EIO : PN_BLK_OK);

@@ -161,6 +161,17 @@ static void test_full_description(void)
     CHECK_EQ(vm_link->ends[0].id, 0);
     CHECK(strcmp(vm_link->ends[1].name, "vm_link") == 0);
     CHECK_EQ(vm_link->ends[1].id, 2);
+    /* Devices: kinds, slots, the net device's MAC, derived registers and interrupt. */
+    CHECK_EQ(sys->n_devices, 3);
+    CHECK_EQ(sd_find_device(sys, "net0"), 0);
+    CHECK_EQ(sys->devices[0].kind, SD_DEVICE_VIRTIO_NET);
+    CHECK_EQ(sys->devices[0].slot, 31);
+    CHECK(sys->devices[0].has_mac && sys->devices[0].mac[5] == 0x56);
+    CHECK_EQ(sd_device_mmio(&sys->devices[0]), 0x0a003e00);
+    CHECK_EQ(sd_device_intid(&sys->devices[0]), 79);
+    CHECK_EQ(sys->devices[2].kind, SD_DEVICE_VIRTIO_BLK);
+    CHECK(!sys->devices[2].has_mac);
+    CHECK_EQ(sd_find_device(sys, "nope"), -1);
 }
 
 static void test_build_config(void)

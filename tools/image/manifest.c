@@ -7,6 +7,7 @@
 #include "image_internal.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static json_t *mappings_json(const struct img_plan *plan, uint32_t pd)
@@ -84,18 +85,40 @@ static json_t *irqs_json(const struct img_plan *plan)
     return irqs;
 }
 
+/* The emulated devices the machine must have, for whoever starts QEMU. */
+static json_t *devices_json(const struct img_plan *plan)
+{
+    json_t *devices = json_array();
+    for (uint32_t i = 0; i < plan->sys->n_devices; i++) {
+        const struct sd_device *device = &plan->sys->devices[i];
+        json_t *entry = json_pack(
+            "{s:s, s:s, s:I, s:I, s:I}", "name", device->name, "kind",
+            sd_device_kind_name(device->kind), "slot", (json_int_t)device->slot, "mmio",
+            (json_int_t)sd_device_mmio(device), "intid", (json_int_t)sd_device_intid(device));
+        if (device->has_mac) {
+            char mac[18];
+            snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", device->mac[0],
+                     device->mac[1], device->mac[2], device->mac[3], device->mac[4],
+                     device->mac[5]);
+            json_object_set_new(entry, "mac", json_string(mac));
+        }
+        json_array_append_new(devices, entry);
+    }
+    return devices;
+}
+
 char *img_manifest_text(const struct img_plan *plan, const struct img_options *options)
 {
     const struct pn_bootinfo *boot = &plan->bootinfo;
     json_t *placement =
         options->placement_path != NULL ? json_string(options->placement_path) : json_null();
     json_t *root = json_pack(
-        "{s:s, s:s, s:s, s:o, s:I, s:I, s:b, s:I, s:I, s:o, s:o, s:o}", "system", plan->sys->name,
-        "image", options->output_path, "kernel", options->kernel_path, "placement", placement,
-        "cores", (json_int_t)boot->n_cores, "memory", (json_int_t)plan->memory, "end_when_idle",
-        (boot->flags & PN_BOOT_END_WHEN_IDLE) != 0, "free_start", (json_int_t)boot->free_start,
-        "free_end", (json_int_t)boot->free_end, "pds", pds_json(plan), "channels",
-        channels_json(plan), "irqs", irqs_json(plan));
+        "{s:s, s:s, s:s, s:o, s:I, s:I, s:b, s:I, s:I, s:o, s:o, s:o, s:o}", "system",
+        plan->sys->name, "image", options->output_path, "kernel", options->kernel_path, "placement",
+        placement, "cores", (json_int_t)boot->n_cores, "memory", (json_int_t)plan->memory,
+        "end_when_idle", (boot->flags & PN_BOOT_END_WHEN_IDLE) != 0, "free_start",
+        (json_int_t)boot->free_start, "free_end", (json_int_t)boot->free_end, "pds", pds_json(plan),
+        "channels", channels_json(plan), "irqs", irqs_json(plan), "devices", devices_json(plan));
     if (root == NULL) {
         return NULL;
     }

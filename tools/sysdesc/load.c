@@ -14,7 +14,8 @@
 #define SD_FILE_MAX (16u << 20)
 
 static const char *const top_fields[] = {
-    "name", "description", "components", "vms", "regions", "maps", "channels", "end", NULL,
+    "name", "description", "components", "vms",     "regions",
+    "maps", "channels",    "end",        "devices", NULL,
 };
 
 struct sd_system *sd_system_new(void)
@@ -59,7 +60,7 @@ static bool load_root(struct sd_ctx *ctx, const json_t *root)
     if (!json_is_object(root)) {
         return sd_fail(ctx, "the top level must be an object, not %s", sd_json_type_name(root));
     }
-    json_t *description, *components, *vms, *regions, *maps, *channels;
+    json_t *description, *components, *vms, *regions, *maps, *channels, *devices;
     if (!sd_check_fields(ctx, "top level", root, top_fields) ||
         !sd_get_name(ctx, "top level", root, "name", true, sys->name, NULL) ||
         !sd_get_value(ctx, "top level", root, "description", false, JSON_STRING, &description) ||
@@ -67,10 +68,13 @@ static bool load_root(struct sd_ctx *ctx, const json_t *root)
         !get_array(ctx, root, "vms", false, &vms) ||
         !get_array(ctx, root, "regions", false, &regions) ||
         !get_array(ctx, root, "maps", false, &maps) ||
-        !get_array(ctx, root, "channels", false, &channels) || !parse_end(ctx, root)) {
+        !get_array(ctx, root, "channels", false, &channels) ||
+        !get_array(ctx, root, "devices", false, &devices) || !parse_end(ctx, root)) {
         return false;
     }
-    if (!sd_parse_components(ctx, components) || (vms != NULL && !sd_parse_vms(ctx, vms))) {
+    if ((devices != NULL && !sd_parse_devices(ctx, devices)) ||
+        !sd_parse_components(ctx, components) || (vms != NULL && !sd_parse_vms(ctx, vms)) ||
+        !sd_check_vm_devices(ctx)) {
         return false;
     }
     if (sys->n_pds == 0) {

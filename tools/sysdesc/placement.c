@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const placement_fields[] = {"system",  "cores",    "pds",
+static const char *const placement_fields[] = {"system",  "cores",    "pds", "vcpus",
                                                "polling", "batching", NULL};
 static const char *const batching_fields[] = {"default", "channels", NULL};
 static const char *const batch_fields[] = {"policy", "count", "window_us", NULL};
@@ -36,6 +36,7 @@ struct placement_parse {
     const struct sd_system *sys;
     struct sd_placement *out;
     bool listed[SD_MAX_PDS];       /* named in "pds" */
+    bool vcpus_listed[SD_MAX_PDS]; /* named in "vcpus" */
     int polling_index[SD_MAX_PDS]; /* position in "polling", for messages */
 };
 
@@ -111,7 +112,98 @@ static bool parse_pds(struct placement_parse *parse, const json_t *root)
         }
         parse->out->core[p] = core;
     }
+    for (uint32_t p = 0; p < sys->n_pds; p++) {
+        for (uint32_t v = 0; v < SD_MAX_VCPUS; v++) {
+            parse->out->vcpu_core[p][v] = parse->out->core[p];
+        }
+    }
     return true;
+}
+
+static bool parse_vcpu_list(struct placement_parse *parse, const char *shown, int pd,
+                            const json_t *list)
+{
+    struct sd_ctx *ctx = parse->ctx;
+    const struct sd_pd *vm = &parse->sys->pds[pd];
+    if (!json_is_array(list)) {
+        return sd_fail(ctx, "vcpus %s: must be an array of cores, one per vCPU, not %s", shown,
+                       sd_json_type_name(list));
+    }
+    if (json_array_size(list) != vm->vm.vcpus) {
+        return sd_fail(ctx, "vcpus %s: %zu cores for %u vCPUs; give one core per vCPU", shown,
+                       json_array_size(list), vm->vm.vcpus);
+    }
+    size_t index;
+    json_t *element;
+    json_array_foreach(list, index, element)
+    {
+        if (!json_is_integer(element)) {
+            return sd_fail(ctx, "vcpus %s[%zu]: must be a core number, not %s", shown, index,
+                           sd_json_type_name(element));
+        }
+        long long core = json_integer_value(element);
+        if (core < 0 || core >= (long long)parse->out->cores) {
+            return sd_fail(ctx, "vcpus %s[%zu]: core %lld out of range 0..%u (\"cores\" is %u)",
+                           shown, index, core, parse->out->cores - 1, parse->out->cores);
+        }
+        parse->out->vcpu_core[pd][index] = (int)core;
+    }
+    /* "pds" and "vcpus" must tell one story: a VM's core is its first vCPU's. */
+    if (parse->listed[pd] && parse->out->core[pd] != parse->out->vcpu_core[pd][0]) {
+        return sd_fail(ctx,
+                       "vcpus %s[0]: core %d differs from pds %s: %d; a VM's core in \"pds\" is "
+                       "the core of its vCPU 0",
+                       shown, parse->out->vcpu_core[pd][0], shown, parse->out->core[pd]);
+    }
+    parse->out->core[pd] = parse->out->vcpu_core[pd][0];
+    return true;
+}
+
+static bool parse_vcpus(struct placement_parse *parse, const json_t *root)
+{
+    struct sd_ctx *ctx = parse->ctx;
+    const struct sd_system *sys = parse->sys;
+    json_t *vcpus;
+    if (!sd_get_value(ctx, "top level", root, "vcpus", false, JSON_OBJECT, &vcpus)) {
+        return false;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(vcpus, key, value)
+    {
+        if (sd_is_comment_key(key)) {
+            continue;
+        }
+        char shown[48];
+        sd_quote(shown, sizeof shown, key, strlen(key));
+        int pd = sd_find_pd(sys, key);
+        if (pd < 0) {
+            return sd_fail(ctx, "vcpus %s: no such PD in system \"%s\"", shown, sys->name);
+        }
+        if (sys->pds[pd].kind != SD_KIND_VM) {
+            return sd_fail(ctx, "vcpus %s: is a %s, not a VM; only a VM has vCPUs to place", shown,
+                           sd_kind_name(sys->pds[pd].kind));
+        }
+        if (!parse_vcpu_list(parse, shown, pd, value)) {
+            return false;
+        }
+        parse->vcpus_listed[pd] = true;
+    }
+    return true;
+}
+
+bool sd_placement_occupies(const struct sd_system *sys, const struct sd_placement *p, int pd,
+                           int core)
+{
+    if (sys->pds[pd].kind != SD_KIND_VM) {
+        return p->core[pd] == core;
+    }
+    for (uint32_t v = 0; v < sys->pds[pd].vm.vcpus; v++) {
+        if (p->vcpu_core[pd][v] == core) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static bool parse_polling(struct placement_parse *parse, const json_t *root)
@@ -144,18 +236,33 @@ static bool parse_polling(struct placement_parse *parse, const json_t *root)
         parse->out->polling[pd] = true;
         parse->polling_index[pd] = (int)index;
     }
-    /* A polling core never sleeps, so nothing else would ever run there. */
+    /*
+     * A polling core never sleeps, so nothing else would ever run there: not
+     * another PD, nor a vCPU of a VM (a polling VM's own vCPUs included).
+     */
     for (uint32_t p = 0; p < sys->n_pds; p++) {
         if (!parse->out->polling[p]) {
             continue;
         }
-        for (uint32_t q = 0; q < sys->n_pds; q++) {
-            if (q != p && parse->out->core[q] == parse->out->core[p]) {
-                return sd_fail(ctx,
-                               "polling[%d] \"%s\": shares core %d with PD \"%s\"; a polling PD "
-                               "must be alone on its core",
-                               parse->polling_index[p], sys->pds[p].name, parse->out->core[p],
-                               sys->pds[q].name);
+        const struct sd_pd *pd = &sys->pds[p];
+        uint32_t n_vcpus = pd->kind == SD_KIND_VM ? pd->vm.vcpus : 1;
+        for (uint32_t v = 0; v < n_vcpus; v++) {
+            int core = parse->out->vcpu_core[p][v];
+            for (uint32_t w = v + 1; w < n_vcpus; w++) {
+                if (parse->out->vcpu_core[p][w] == core) {
+                    return sd_fail(ctx,
+                                   "polling[%d] \"%s\": vCPUs %u and %u share core %d; each vCPU "
+                                   "of a polling VM must be alone on its core",
+                                   parse->polling_index[p], pd->name, v, w, core);
+                }
+            }
+            for (uint32_t q = 0; q < sys->n_pds; q++) {
+                if (q != p && sd_placement_occupies(sys, parse->out, (int)q, core)) {
+                    return sd_fail(ctx,
+                                   "polling[%d] \"%s\": shares core %d with PD \"%s\"; a "
+                                   "polling PD must be alone on its core",
+                                   parse->polling_index[p], pd->name, core, sys->pds[q].name);
+                }
             }
         }
     }
@@ -266,7 +373,8 @@ static bool parse_root(struct placement_parse *parse, const json_t *root)
         return false;
     }
     parse->out->cores = (uint32_t)cores;
-    return parse_pds(parse, root) && parse_polling(parse, root) && parse_batching(parse, root);
+    return parse_pds(parse, root) && parse_vcpus(parse, root) && parse_polling(parse, root) &&
+           parse_batching(parse, root);
 }
 
 bool sd_load_placement_buffer(const struct sd_system *sys, const char *text, size_t len,
@@ -325,6 +433,9 @@ void sd_default_placement(const struct sd_system *sys, struct sd_placement *out)
     for (uint32_t p = 0; p < sys->n_pds; p++) {
         out->core[p] = sys->pds[p].core < 0 ? 0 : sys->pds[p].core;
         highest = out->core[p] > highest ? out->core[p] : highest;
+        for (uint32_t v = 0; v < SD_MAX_VCPUS; v++) {
+            out->vcpu_core[p][v] = out->core[p];
+        }
     }
     out->cores = (uint32_t)highest + 1;
     /* All zero: nobody polls, every channel PN_BATCH_IMMEDIATE. */
@@ -340,12 +451,39 @@ static json_t *batch_json(const struct sd_batching *batch)
     return obj;
 }
 
+/* The vCPUs of the VMs that do not keep all their vCPUs on the VM's core; NULL when none. */
+static json_t *vcpus_json(const struct sd_system *sys, const struct sd_placement *p)
+{
+    json_t *vcpus = NULL;
+    for (uint32_t i = 0; i < sys->n_pds; i++) {
+        const struct sd_pd *pd = &sys->pds[i];
+        bool spread = false;
+        for (uint32_t v = 0; pd->kind == SD_KIND_VM && v < pd->vm.vcpus; v++) {
+            spread = spread || p->vcpu_core[i][v] != p->core[i];
+        }
+        if (!spread) {
+            continue;
+        }
+        json_t *list = json_array();
+        for (uint32_t v = 0; v < pd->vm.vcpus; v++) {
+            json_array_append_new(list, json_integer(p->vcpu_core[i][v]));
+        }
+        if (vcpus == NULL) {
+            vcpus = json_object();
+        }
+        json_object_set_new(vcpus, pd->name, list);
+    }
+    return vcpus;
+}
+
 /* Every PD listed, the default immediate, and each channel that differs from it. */
 static json_t *placement_json(const struct sd_system *sys, const struct sd_placement *p)
 {
     json_t *pds = json_object(), *polling = json_array(), *channels = json_object();
     for (uint32_t i = 0; i < sys->n_pds; i++) {
-        json_object_set_new(pds, sys->pds[i].name, json_integer(p->core[i]));
+        /* A VM's core is its vCPU 0's (the reader insists). */
+        int core = sys->pds[i].kind == SD_KIND_VM ? p->vcpu_core[i][0] : p->core[i];
+        json_object_set_new(pds, sys->pds[i].name, json_integer(core));
         if (p->polling[i]) {
             json_array_append_new(polling, json_string(sys->pds[i].name));
         }
@@ -357,8 +495,21 @@ static json_t *placement_json(const struct sd_system *sys, const struct sd_place
     }
     json_t *batching =
         json_pack("{s:{s:s}, s:o}", "default", "policy", "immediate", "channels", channels);
-    return json_pack("{s:s, s:I, s:o, s:o, s:o}", "system", sys->name, "cores",
-                     (json_int_t)p->cores, "pds", pds, "polling", polling, "batching", batching);
+    json_t *root = json_pack("{s:s, s:I, s:o}", "system", sys->name, "cores", (json_int_t)p->cores,
+                             "pds", pds);
+    json_t *vcpus = vcpus_json(sys, p);
+    if (root == NULL) {
+        json_decref(vcpus);
+        json_decref(polling);
+        json_decref(batching);
+        return NULL;
+    }
+    if (vcpus != NULL) {
+        json_object_set_new(root, "vcpus", vcpus); /* after "pds", where a reader looks for it */
+    }
+    json_object_set_new(root, "polling", polling);
+    json_object_set_new(root, "batching", batching);
+    return root;
 }
 
 static void prefix_message(struct sd_error *err, const char *prefix)

@@ -26,8 +26,14 @@ struct sd_batching {
 };
 
 struct sd_placement {
-    uint32_t cores;                              /* 1..SD_PLACEMENT_MAX_CORES */
-    int core[SD_MAX_PDS];                        /* by PD index: 0..cores-1 */
+    uint32_t cores;       /* 1..SD_PLACEMENT_MAX_CORES */
+    int core[SD_MAX_PDS]; /* by PD index: 0..cores-1; a VM's is its vCPU 0's */
+    /*
+     * By PD index and vCPU: where each vCPU of a VM runs (the optional
+     * "vcpus" object); every vCPU on core[] when the file does not say.
+     * For components only [0] is set, equal to core[].
+     */
+    int vcpu_core[SD_MAX_PDS][SD_MAX_VCPUS];
     bool polling[SD_MAX_PDS];                    /* by PD index: alone on its core, polls */
     struct sd_batching channel[SD_MAX_CHANNELS]; /* by channel index */
     char source[SD_PATH_MAX];                    /* the file it came from, for messages */
@@ -52,12 +58,20 @@ bool sd_load_placement_buffer(const struct sd_system *sys, const char *text, siz
 void sd_default_placement(const struct sd_system *sys, struct sd_placement *out);
 
 /*
- * Writes `p` in the format sd_load_placement reads (every PD listed), to a
+ * Writes `p` in the format sd_load_placement reads (every PD listed, and
+ * "vcpus" for each VM whose vCPUs do not all share its core), to a
  * temporary file renamed over `path`. Refuses, with a message, a placement
  * that would not load back against `sys`.
  */
 bool sd_write_placement(const struct sd_system *sys, const struct sd_placement *p, const char *path,
                         struct sd_error *err);
+
+/*
+ * True when PD `pd` runs anything on `core`: a component on its core, a VM
+ * on the core of any of its vCPUs.
+ */
+bool sd_placement_occupies(const struct sd_system *sys, const struct sd_placement *p, int pd,
+                           int core);
 
 /* "immediate", "end_of_handler", "coalesce"; "unknown" for anything else. */
 const char *sd_batch_policy_name(uint8_t policy);

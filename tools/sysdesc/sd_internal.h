@@ -122,6 +122,8 @@ bool sd_parse_vms(struct sd_ctx *ctx, const json_t *vms);
 bool sd_parse_regions(struct sd_ctx *ctx, const json_t *regions);
 bool sd_parse_maps(struct sd_ctx *ctx, const json_t *maps);
 bool sd_parse_channels(struct sd_ctx *ctx, const json_t *channels);
+bool sd_parse_devices(struct sd_ctx *ctx, const json_t *devices);
+bool sd_check_vm_devices(struct sd_ctx *ctx);
 bool sd_assign_ids(struct sd_ctx *ctx);
 
 /* "irqs[0] \"eth\"" or "channels[3] \"rx\" end 1", for messages about ids and names. */

@@ -24,6 +24,8 @@
 #define SD_MAX_VCPUS      8
 #define SD_PATH_MAX       256
 #define SD_MAX_VM_DEVICES 8
+#define SD_MAX_DEVICES    8
+#define SD_VIRTIO_SLOTS   32 /* virtio-mmio transports of QEMU's virt board */
 #define SD_ERROR_MAX      512
 #define SD_PAGE_SIZE      4096u
 
@@ -99,6 +101,27 @@ struct sd_region {
     uint64_t phys; /* page aligned; phys + size ends at or below 2^48 */
 };
 
+enum sd_device_kind {
+    SD_DEVICE_VIRTIO_NET,
+    SD_DEVICE_VIRTIO_BLK,
+    SD_DEVICE_VIRTIO_GPU,
+};
+
+/*
+ * An emulated device the system expects the machine to have, on QEMU
+ * virt's virtio-mmio transport number `slot`: its registers at
+ * 0x0a000000 + 0x200 * slot, its interrupt INTID 48 + slot. Experiment
+ * scripts start QEMU with these devices; PDs reach them through regions
+ * with "phys" and "irqs" as usual.
+ */
+struct sd_device {
+    char name[PN_NAME_MAX];
+    enum sd_device_kind kind;
+    uint32_t slot;
+    bool has_mac;
+    uint8_t mac[6]; /* virtio-net: the MAC QEMU gives it */
+};
+
 struct sd_channel_end {
     int pd;                 /* index into sd_system.pds */
     char name[PN_NAME_MAX]; /* local name at this end; defaults to the channel's name */
@@ -119,6 +142,8 @@ struct sd_system {
     struct sd_region regions[SD_MAX_REGIONS];
     uint32_t n_channels;
     struct sd_channel channels[SD_MAX_CHANNELS];
+    uint32_t n_devices;
+    struct sd_device devices[SD_MAX_DEVICES];
     /*
      * "end": "idle": the run ends when every core is idle and nothing is
      * pending. false ("external", the default): the experiment runner
@@ -149,6 +174,11 @@ int sd_find_pd(const struct sd_system *sys, const char *name);
 int sd_find_region(const struct sd_system *sys, const char *name);
 
 const char *sd_kind_name(enum sd_pd_kind kind);
+const char *sd_device_kind_name(enum sd_device_kind kind); /* "virtio-net", ... */
+int sd_find_device(const struct sd_system *sys, const char *name);
+/* The device's registers and interrupt on QEMU virt. */
+uint64_t sd_device_mmio(const struct sd_device *device);
+uint32_t sd_device_intid(const struct sd_device *device);
 
 /* "64 KiB", "2 MiB", or "4100 bytes": a size as the descriptions write it. */
 void sd_format_size(char *out, size_t size, uint64_t bytes);

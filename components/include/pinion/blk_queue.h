@@ -43,6 +43,9 @@ struct pn_blk_response {
 _Static_assert(sizeof(struct pn_blk_request) == 32, "block request layout is shared memory ABI");
 _Static_assert(sizeof(struct pn_blk_response) == 16, "block response layout is shared memory ABI");
 
+PN_RING_DEFINE_TYPED(pn_blk_request, struct pn_blk_request)
+PN_RING_DEFINE_TYPED(pn_blk_response, struct pn_blk_response)
+
 struct pn_blk_client {
     struct pn_ring_producer requests;
     struct pn_ring_consumer responses;
@@ -91,24 +94,24 @@ static inline bool pn_blk_server_attach(struct pn_blk_server *s, void *region, u
 
 static inline enum pn_ring_status pn_blk_submit(struct pn_blk_client *c, struct pn_blk_request r)
 {
-    return pn_ring_push_sized(&c->requests, &r, sizeof r);
+    return pn_blk_request_push(&c->requests, r);
 }
 
 static inline enum pn_ring_status pn_blk_take_response(struct pn_blk_client *c,
                                                        struct pn_blk_response *r)
 {
-    return pn_ring_pop_sized(&c->responses, r, sizeof *r);
+    return pn_blk_response_pop(&c->responses, r);
 }
 
 static inline enum pn_ring_status pn_blk_take_request(struct pn_blk_server *s,
                                                       struct pn_blk_request *r)
 {
-    return pn_ring_pop_sized(&s->requests, r, sizeof *r);
+    return pn_blk_request_pop(&s->requests, r);
 }
 
 static inline enum pn_ring_status pn_blk_respond(struct pn_blk_server *s, struct pn_blk_response r)
 {
-    return pn_ring_push_sized(&s->responses, &r, sizeof r);
+    return pn_blk_response_push(&s->responses, r);
 }
 
 /*

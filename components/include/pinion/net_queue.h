@@ -79,25 +79,27 @@ static inline bool pn_net_drainer_attach(struct pn_net_drainer *d, void *region,
                                    sizeof(struct pn_net_desc));
 }
 
+PN_RING_DEFINE_TYPED(pn_net, struct pn_net_desc)
+
 static inline enum pn_ring_status pn_net_take_free(struct pn_net_filler *f, struct pn_net_desc *d)
 {
-    return pn_ring_pop_sized(&f->free, d, sizeof *d);
+    return pn_net_pop(&f->free, d);
 }
 
 static inline enum pn_ring_status pn_net_give_active(struct pn_net_filler *f, struct pn_net_desc d)
 {
-    return pn_ring_push_sized(&f->active, &d, sizeof d);
+    return pn_net_push(&f->active, d);
 }
 
 static inline enum pn_ring_status pn_net_take_active(struct pn_net_drainer *dr,
                                                      struct pn_net_desc *d)
 {
-    return pn_ring_pop_sized(&dr->active, d, sizeof *d);
+    return pn_net_pop(&dr->active, d);
 }
 
 static inline enum pn_ring_status pn_net_give_free(struct pn_net_drainer *dr, struct pn_net_desc d)
 {
-    return pn_ring_push_sized(&dr->free, &d, sizeof d);
+    return pn_net_push(&dr->free, d);
 }
 
 /*

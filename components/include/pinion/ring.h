@@ -167,36 +167,98 @@ static inline uint32_t pn_ring_producer_space(const struct pn_ring_producer *p,
 }
 
 /*
- * `size` is the ring's element size; typed queues pass a constant so the
- * copy is inlined instead of calling memcpy.
+ * The slot the next push fills, or NULL (with *status FULL or CORRUPT).
+ * Typed queues write their element into it as a struct, so the compiler
+ * copies by words even on targets built with strict alignment, then
+ * commit it.
  */
+static inline void *pn_ring_reserve(struct pn_ring_producer *p, enum pn_ring_status *status)
+{
+    if (pn_ring_producer_space(p, status) == 0) {
+        return NULL;
+    }
+    return pn_ring_slot(&p->end, p->end.own);
+}
+
+/* Publishes the slot pn_ring_reserve gave. */
+static inline void pn_ring_commit(struct pn_ring_producer *p)
+{
+    p->end.own++;
+    atomic_store_explicit(&p->end.shared->tail, p->end.own, memory_order_release);
+}
+
+/*
+ * The slot the next pop takes, or NULL (with *status EMPTY or CORRUPT).
+ * The caller copies the element out, then releases the slot, so it goes on
+ * with a private copy the producer can no longer change.
+ */
+static inline const void *pn_ring_peek(struct pn_ring_consumer *c, enum pn_ring_status *status)
+{
+    if (pn_ring_consumer_available(c, status) == 0) {
+        return NULL;
+    }
+    return pn_ring_slot(&c->end, c->end.own);
+}
+
+static inline void pn_ring_release(struct pn_ring_consumer *c)
+{
+    c->end.own++;
+    atomic_store_explicit(&c->end.shared->head, c->end.own, memory_order_release);
+}
+
+/*
+ * Typed push and pop for a queue kind's element type: the slot is copied as
+ * a `type`, so the compiler moves it by words even where alignment is
+ * strict. Defines prefix##_push and prefix##_pop.
+ */
+#define PN_RING_DEFINE_TYPED(prefix, type)                                                         \
+    static inline enum pn_ring_status prefix##_push(struct pn_ring_producer *p, type value)        \
+    {                                                                                              \
+        enum pn_ring_status status;                                                                \
+        type *slot = (type *)pn_ring_reserve(p, &status);                                          \
+        if (slot == NULL) {                                                                        \
+            return status;                                                                         \
+        }                                                                                          \
+        *slot = value;                                                                             \
+        pn_ring_commit(p);                                                                         \
+        return PN_RING_OK;                                                                         \
+    }                                                                                              \
+    static inline enum pn_ring_status prefix##_pop(struct pn_ring_consumer *c, type *out)          \
+    {                                                                                              \
+        enum pn_ring_status status;                                                                \
+        const type *slot = (const type *)pn_ring_peek(c, &status);                                 \
+        if (slot == NULL) {                                                                        \
+            return status;                                                                         \
+        }                                                                                          \
+        *out = *slot;                                                                              \
+        pn_ring_release(c);                                                                        \
+        return PN_RING_OK;                                                                         \
+    }
+
+/* `size` is the ring's element size. */
 static inline enum pn_ring_status pn_ring_push_sized(struct pn_ring_producer *p, const void *elem,
                                                      uint32_t size)
 {
     enum pn_ring_status status;
-    if (pn_ring_producer_space(p, &status) == 0) {
+    void *slot = pn_ring_reserve(p, &status);
+    if (slot == NULL) {
         return status;
     }
-    __builtin_memcpy(pn_ring_slot(&p->end, p->end.own), elem, size);
-    p->end.own++;
-    atomic_store_explicit(&p->end.shared->tail, p->end.own, memory_order_release);
+    __builtin_memcpy(slot, elem, size);
+    pn_ring_commit(p);
     return PN_RING_OK;
 }
 
-/*
- * Copies the element out before releasing the slot, so the caller validates
- * a private copy the producer can no longer change.
- */
 static inline enum pn_ring_status pn_ring_pop_sized(struct pn_ring_consumer *c, void *elem,
                                                     uint32_t size)
 {
     enum pn_ring_status status;
-    if (pn_ring_consumer_available(c, &status) == 0) {
+    const void *slot = pn_ring_peek(c, &status);
+    if (slot == NULL) {
         return status;
     }
-    __builtin_memcpy(elem, pn_ring_slot(&c->end, c->end.own), size);
-    c->end.own++;
-    atomic_store_explicit(&c->end.shared->head, c->end.own, memory_order_release);
+    __builtin_memcpy(elem, slot, size);
+    pn_ring_release(c);
     return PN_RING_OK;
 }
 

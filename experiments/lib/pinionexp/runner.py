@@ -30,6 +30,7 @@ class Tools:
         self.kernel = self.build / "target/kernel/pinion-kernel.elf"
         self.programs = self.build / "target/programs"
         self.plugin = self.build / "experiments/plugin/pinion-count.so"
+        self.loadgen = self.build / "experiments/loadgen/pinion-loadgen"
 
     def build_all(self, quiet=False):
         progress(f"building ({self.build})", quiet)
@@ -65,6 +66,49 @@ def pack(tools, system, placement, out_dir, memory="1GiB"):
         return image, json.load(f)
 
 
+def free_udp_port():
+    """A UDP port on loopback that nothing uses now."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class NetDevice:
+    """A virtio-net device on a QEMU UDP socket backend: what the load generator talks to."""
+
+    def __init__(self, name, mac):
+        self.name = name
+        self.mac = mac
+        self.loadgen_port = free_udp_port()  # QEMU sends the guest's frames here
+        self.qemu_port = free_udp_port()  # and receives frames for the guest here
+
+    def qemu_args(self):
+        mac = f",mac={self.mac}" if self.mac else ""
+        return ["-netdev", f"socket,id={self.name},udp=127.0.0.1:{self.loadgen_port},"
+                f"localaddr=127.0.0.1:{self.qemu_port}",
+                "-device", f"virtio-net-device,netdev={self.name}{mac}"]
+
+
+def device_args(manifest):
+    """QEMU options for the manifest's devices, and the network devices among them."""
+    devices = sorted(manifest.get("devices", []), key=lambda d: -d["slot"])
+    args, nets = [], []
+    for expected, device in zip(range(31, -1, -1), devices):
+        if device["slot"] != expected:
+            raise RunError(f"device {device['name']!r} is on virtio-mmio slot {device['slot']}, "
+                           f"but QEMU fills slots from 31 down: use slot {expected}")
+        if device["kind"] != "virtio-net":
+            raise RunError(f"device {device['name']!r}: {device['kind']} devices are not "
+                           "supported by experiments/run yet")
+        net = NetDevice(device["name"], device.get("mac"))
+        args += net.qemu_args()
+        nets.append(net)
+    if devices:
+        args = ["-global", "virtio-mmio.force-legacy=false"] + args
+    return args, nets
+
+
 def qemu_command(image, cores, memory_mib, plugin=None, plugin_out=None, plugin_mode="exact",
                  extra=()):
     cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3",
@@ -76,6 +120,78 @@ def qemu_command(image, cores, memory_mib, plugin=None, plugin_out=None, plugin_
     return cmd + list(extra)
 
 
+class Session:
+    """
+    A running QEMU with its console captured to a file: what the kernel
+    prints can be waited for, and keys typed at its console.
+    """
+
+    def __init__(self, cmd, console_path, quiet=False):
+        self.quiet = quiet
+        self.start = time.monotonic()
+        self.console = open(console_path, "wb")
+        self.chunks = []
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.reader = threading.Thread(target=self._pump, daemon=True)
+        self.reader.start()
+
+    def _pump(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            self.console.write(chunk)
+            self.console.flush()
+            with self.lock:
+                self.chunks.append(chunk)
+
+    def text(self):
+        with self.lock:
+            return b"".join(self.chunks).decode(errors="replace")
+
+    def type(self, keys):
+        if self.proc.poll() is None:
+            self.proc.stdin.write(keys)
+            self.proc.stdin.flush()
+
+    def wait_for(self, predicate, timeout):
+        """Until predicate(console text) holds (True), QEMU exits or timeout passes (False)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.text()):
+                return True
+            if self.proc.poll() is not None:
+                return predicate(self.text())
+            time.sleep(0.05)
+        return False
+
+    def finish(self, timeout):
+        """Waits for QEMU to exit; returns its status, or None if it had to be killed."""
+        deadline = self.start + timeout
+        last_report = time.monotonic()
+        while self.proc.poll() is None:
+            now = time.monotonic()
+            if now > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                self.reader.join(5)
+                self.console.close()
+                return None
+            if now - last_report >= 10:
+                progress(f"... {now - self.start:.0f} s", self.quiet)
+                last_report = now
+            time.sleep(0.05)
+        self.reader.join(5)
+        self.console.close()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(5)
+        self.console.close()
+
+
 def boot(cmd, console_path, timeout, quiet=False, stop_when=None, stop_input=b"q"):
     """
     Runs QEMU until it powers off (the kernel ends the run) or `timeout`
@@ -83,36 +199,9 @@ def boot(cmd, console_path, timeout, quiet=False, stop_when=None, stop_input=b"q
     typed at the console so the kernel ends the run and reports.
     Returns (exit status or None on timeout, console text).
     """
-    start = time.monotonic()
-    with open(console_path, "wb") as console:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
-        chunks = []
-
-        def pump():
-            for chunk in iter(lambda: proc.stdout.read1(4096), b""):
-                console.write(chunk)
-                console.flush()
-                chunks.append(chunk)
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        stopped = False
-        last_report = start
-        while proc.poll() is None:
-            now = time.monotonic()
-            if now - start > timeout:
-                proc.kill()
-                proc.wait()
-                reader.join(5)
-                return None, b"".join(chunks).decode(errors="replace")
-            if stop_when and not stopped and stop_when(b"".join(chunks).decode(errors="replace")):
-                proc.stdin.write(stop_input)
-                proc.stdin.flush()
-                stopped = True
-            if now - last_report >= 10:
-                progress(f"... {now - start:.0f} s", quiet)
-                last_report = now
-            time.sleep(0.05)
-        reader.join(5)
-        return proc.returncode, b"".join(chunks).decode(errors="replace")
+    session = Session(cmd, console_path, quiet)
+    if stop_when:
+        if session.wait_for(stop_when, timeout):
+            session.type(stop_input)
+    status = session.finish(timeout)
+    return status, session.text()

@@ -54,6 +54,31 @@ def build(manifest, report, counts, extra):
     return summary
 
 
+def per_io(summary, ios, phase):
+    """Instructions and events of `phase` per I/O (a packet, a request)."""
+    section = summary["phases"].get(str(phase))
+    if not section or ios == 0:
+        return None
+
+    def div(d):
+        return {k: round(v / ios, 2) for k, v in d.items()} if d else d
+
+    return {
+        "ios": ios,
+        "phase": phase,
+        "pds": {name: div(pd["instructions"]) for name, pd in section["pds"].items()},
+        "cores": [{"core": c["core"], "instructions": div(c["instructions"]),
+                   "kernel_idle": div(c["kernel_idle"]), "events": div(c["events"])}
+                  for c in section["cores"]],
+        "kernel_instructions": round(section["kernel_instructions"] / ios, 2)
+        if section["kernel_instructions"] is not None else None,
+        "all_instructions": round(sum(c["instructions"]["total"] for c in section["cores"]) / ios,
+                                  2) if section["cores"] and section["cores"][0]["instructions"]
+        else None,
+        "events": div(section["events"]),
+    }
+
+
 def _sum_events(report, core=None, phase=None):
     total = {}
     for (c, p), events in report.core_events.items():

@@ -30,3 +30,33 @@ def render(summary, phase=None):
         for fault in summary["faults"]:
             lines.append(f"fault: {fault['pd']} on core {fault['core']}: {fault['what']}")
     return "\n".join(lines)
+
+
+def render_per_io(summary, unit="packet"):
+    """Phase 1 per I/O: where the instructions of one packet (or request) went."""
+    per = summary.get("per_io")
+    if not per:
+        return ""
+    load = summary.get("load", {})
+    lines = [f"{summary['system']} on {summary['cores']} core(s): instructions per {unit}, "
+             f"{per['ios']:,} {unit}s echoed (window {load.get('window', '?')}, "
+             f"{load.get('size', '?')}-byte payload)", ""]
+    lines.append(f"{'PD':<22}{'core':>5}{'in the PD':>12}{'kernel for it':>15}{'total':>10}")
+    for name, ins in per["pds"].items():
+        core = summary["total"]["pds"][name]["core"]
+        lines.append(f"{name:<22}{core:>5}{ins['user']:>12,.0f}{ins['kernel']:>15,.0f}"
+                     f"{ins['total']:>10,.0f}")
+    lines.append("")
+    lines.append(f"{'core':<6}{'all':>10}{'idle kernel':>13}{'notify same':>13}"
+                 f"{'notify cross':>14}{'SGIs':>8}{'IRQs':>8}{'wake-ups':>10}")
+    for core in per["cores"]:
+        ev = core["events"]
+        lines.append(f"{core['core']:<6}{core['instructions']['total']:>10,.0f}"
+                     f"{core['kernel_idle']['total']:>13,.0f}"
+                     f"{ev.get('notify_same_core', 0):>13.2f}{ev.get('notify_cross_core', 0):>14.2f}"
+                     f"{ev.get('sgi_sent', 0):>8.2f}{ev.get('device_irqs', 0):>8.2f}"
+                     f"{ev.get('wakeups', 0):>10.2f}")
+    lines.append("")
+    lines.append(f"all instructions per {unit} (every PD, the kernel, every core): "
+                 f"{per['all_instructions']:,.0f}")
+    return "\n".join(lines)
