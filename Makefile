@@ -19,7 +19,7 @@ CMAKE_RELEASE = -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NO_ASLR = $(shell setarch -R true 2>/dev/null && echo setarch -R)
 
 .PHONY: help deps build test test-release test-asan test-tsan test-fuzz run image boot bench fuzz \
-        format format-check clean
+        report format format-check clean
 
 help:
 	@echo "make run           build, pack and boot the default system (the UDP echo, systems/net-echo.json)"
@@ -30,6 +30,8 @@ help:
 	@echo "make test          install what is missing, build, run every test (plain, ASan+UBSan, TSan, fuzz smoke, format)"
 	@echo "make bench         micro-benchmarks: kernel costs per notification (results/microbench/),"
 	@echo "                   and host nanoseconds of queues and notifications"
+	@echo "make report        run every experiment behind docs/REPORT.md and write it, with its plots"
+	@echo "                   (docs/report/); REPORT_ARGS=\"--sample 20\" for a shorter run"
 	@echo "make fuzz          fuzz the system-description parser for longer (FUZZ_SECONDS=600)"
 	@echo "make format        format the C sources with .clang-format"
 	@echo "make clean         remove $(BUILD)/"
@@ -71,6 +73,11 @@ test-fuzz:
 	@CC=clang cmake -S . -B $(BUILD)/fuzz $(CMAKE_RELEASE) -DPINION_FUZZ=ON >/dev/null
 	@cmake --build $(BUILD)/fuzz -j $(JOBS)
 	@cd $(BUILD)/fuzz && ctest --output-on-failure -L fuzz
+
+# Every experiment behind docs/REPORT.md, then the report, its tables and plots.
+# REPORT_ARGS="--sample 20" for a shorter run; sweeps resume where they stopped.
+report: build
+	@experiments/make-report $(REPORT_ARGS)
 
 NET_SYSTEM = $(shell grep -q '"virtio-net"' $(SYSTEM) 2>/dev/null && echo yes)
 

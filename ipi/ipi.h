@@ -18,5 +18,7 @@ void ipi_flush_on_switch(struct core *c);
 /* The core's timer fired: flush outboxes whose coalescing window closed. */
 void ipi_timer_expired(struct core *c);
 void ipi_flush(struct core *c, uint32_t target_core);
+/* The EL2 timer for the earliest coalescing window or parked guest timer (c->guest_deadline). */
+void ipi_rearm_timer(struct core *c);
 
 #endif

@@ -3,9 +3,9 @@
 
 #include "arch.h"
 
-static void rearm_timer(struct core *c)
+void ipi_rearm_timer(struct core *c)
 {
-    uint64_t earliest = UINT64_MAX;
+    uint64_t earliest = c->guest_deadline;
     for (uint32_t t = 0; t < n_cores; t++) {
         if (c->outbox[t].armed && c->outbox[t].deadline < earliest) {
             earliest = c->outbox[t].deadline;
@@ -33,7 +33,7 @@ void ipi_flush(struct core *c, uint32_t target_core)
         count(c, EV_sgi_sent);
     }
     if (was_armed) {
-        rearm_timer(c);
+        ipi_rearm_timer(c);
     }
 }
 
@@ -58,7 +58,7 @@ void ipi_post(struct core *c, struct pd *target, uint64_t bits,
         } else if (!box->armed) {
             box->armed = true;
             box->deadline = timer_now() + timer_ticks_from_us(channel->coalesce_window_us);
-            rearm_timer(c);
+            ipi_rearm_timer(c);
         }
         break;
     default:
@@ -88,5 +88,5 @@ void ipi_timer_expired(struct core *c)
             ipi_flush(c, t);
         }
     }
-    rearm_timer(c);
+    ipi_rearm_timer(c);
 }

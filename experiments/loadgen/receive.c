@@ -22,10 +22,16 @@ static int target_by_mac(const struct lg_config *config, const uint8_t mac[LG_MA
     return -1;
 }
 
+/* By MAC and IP: targets may share a MAC (one host with two addresses, as a Linux guest is). */
 static int target_by_source(const struct lg_config *config, const struct lg_frame *frame)
 {
-    int t = target_by_mac(config, frame->eth_src);
-    return t >= 0 && config->targets[t].ip == frame->ip.src ? t : -1;
+    for (size_t t = 0; t < config->target_count; t++) {
+        if (memcmp(config->targets[t].mac, frame->eth_src, LG_MAC_LEN) == 0 &&
+            config->targets[t].ip == frame->ip.src) {
+            return (int)t;
+        }
+    }
+    return -1;
 }
 
 /* Counts a frame as unexpected; `target` is -1 when it came from no target's MAC. */

@@ -15,6 +15,16 @@
  * the instruction itself under the state before it and then applies its
  * effect, so attribution changes exactly at that instruction.
  *
+ * Guests. Instructions counted outside the kernel ("user": native PDs and
+ * vCPUs) are split by address: those at an upper-half virtual address
+ * (bit 55 set: where Linux's kernel runs) go to "guest_kernel", the rest
+ * stay "user" (a guest's user space, or a native PD, which runs with stage
+ * 1 off at low addresses). A block never spans the halves (it stays in one
+ * page), so the split is decided at translation time. With guest=linux
+ * there is no pinion kernel and no markers: every instruction counts as
+ * owner 0 outside the kernel, split the same way (the native-Linux
+ * baseline).
+ *
  * Threads: QEMU 7.2 runs each vCPU in its own thread (MTTCG). Everything
  * per vCPU lives in g_vcpu[vcpu_index] and is touched only by that vCPU's
  * thread; the phase is global and atomic. The exit callback reads the
@@ -36,10 +46,12 @@ PN_QEMU_PLUGIN_EXPORT int qemu_plugin_version = PN_QEMU_PLUGIN_API_VERSION;
 #define PN_MAX_VCPUS    64 /* arrays are sized to max_vcpus up to this */
 #define N_PHASES        (PN_PHASE_MAX + 1)
 #define N_OWNERS        (PN_OWNER_MAX + 1)
-#define N_MODES         2
+#define N_MODES         3
 #define COUNTS_PER_VCPU ((size_t)N_PHASES * N_OWNERS * N_MODES)
+#define UPPER_HALF      ((uint64_t)1 << 55)  /* TTBR1's half of the address space */
+#define SEGMENT_UPPER   ((uintptr_t)1 << 62) /* in a segment's udata: it is in the upper half */
 
-enum { MODE_KERNEL = 0, MODE_USER = 1 };
+enum { MODE_KERNEL = 0, MODE_USER = 1, MODE_GUEST_KERNEL = 2 };
 
 /* Marker decoder state (per vCPU). */
 enum { DEC_IDLE = 0, DEC_SWITCH_HI, DEC_SWITCH_LO, DEC_PHASE };
@@ -67,6 +79,7 @@ static unsigned g_n_vcpus;       /* entries in g_vcpu */
 static _Atomic unsigned g_phase; /* current phase, set by any vCPU */
 static int g_exact = 1;          /* mode=exact (1) or mode=tb (0) */
 static const char *g_out;        /* out=PATH, or NULL for qemu_plugin_outs */
+static int g_guest_linux;        /* guest=linux: no pinion kernel, no markers */
 
 /* ---- run time: the callbacks the generated code calls ---- */
 
@@ -87,21 +100,26 @@ static inline void not_a_marker(struct vcpu *v)
     }
 }
 
-/* Before a segment of n plain instructions (n in udata). */
+/* Outside the kernel, the upper half is a guest's kernel. */
+static inline unsigned mode_at(const struct vcpu *v, uintptr_t udata)
+{
+    return v->mode == MODE_USER && (udata & SEGMENT_UPPER) ? MODE_GUEST_KERNEL : v->mode;
+}
+
+/* Before a segment of n plain instructions (n, and SEGMENT_UPPER, in udata). */
 static void on_segment(unsigned int vcpu_index, void *udata)
 {
     struct vcpu *v = &g_vcpu[vcpu_index];
     not_a_marker(v);
-    add(v, v->mode, (uintptr_t)udata);
+    add(v, mode_at(v, (uintptr_t)udata), (uintptr_t)udata & ~SEGMENT_UPPER);
 }
 
-/* Before an eret: count it, then a pending PD entry takes effect. */
+/* Before an eret (SEGMENT_UPPER in udata): count it, then a pending PD entry takes effect. */
 static void on_eret(unsigned int vcpu_index, void *udata)
 {
     struct vcpu *v = &g_vcpu[vcpu_index];
-    (void)udata;
     not_a_marker(v);
-    add(v, v->mode, 1);
+    add(v, mode_at(v, (uintptr_t)udata), 1);
     if (v->pending_user) {
         v->pending_user = 0;
         v->mode = MODE_USER;
@@ -216,11 +234,11 @@ static int insn_word(const struct qemu_plugin_insn *insn, uint32_t *w)
     return 1;
 }
 
-static void flush_segment(struct qemu_plugin_insn **first, uintptr_t *len)
+static void flush_segment(struct qemu_plugin_insn **first, uintptr_t *len, uintptr_t upper)
 {
     if (*len) {
         qemu_plugin_register_vcpu_insn_exec_cb(*first, on_segment, QEMU_PLUGIN_CB_NO_REGS,
-                                               (void *)*len);
+                                               (void *)(*len | upper));
         *len = 0;
     }
 }
@@ -230,6 +248,7 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     struct qemu_plugin_insn *first = NULL;
     uintptr_t len = 0;
+    uintptr_t upper = qemu_plugin_tb_vaddr(tb) & UPPER_HALF ? SEGMENT_UPPER : 0;
 
     (void)id;
     for (size_t i = 0; i < n; i++) {
@@ -238,19 +257,20 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
         switch (insn_word(insn, &w) ? classify(w) : K_PLAIN) {
         case K_MARKER:
-            flush_segment(&first, &len);
+            flush_segment(&first, &len, upper);
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS,
                                                    (void *)(uintptr_t)((w >> 5) & 0x7f));
             break;
         case K_ERET:
-            flush_segment(&first, &len);
-            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_eret, QEMU_PLUGIN_CB_NO_REGS, NULL);
+            flush_segment(&first, &len, upper);
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_eret, QEMU_PLUGIN_CB_NO_REGS,
+                                                   (void *)upper);
             break;
         case K_MAY_FAULT:
             if (!len++)
                 first = insn;
             if (g_exact)
-                flush_segment(&first, &len);
+                flush_segment(&first, &len, upper);
             break;
         case K_PLAIN:
             if (!len++)
@@ -258,7 +278,7 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             break;
         }
     }
-    flush_segment(&first, &len);
+    flush_segment(&first, &len, upper);
 }
 
 /* ---- exit: the JSON report ---- */
@@ -309,9 +329,9 @@ static void report(struct sbuf *b)
     for (unsigned c = 0; c < g_n_vcpus; c++)
         present += g_vcpu[c].present;
     sb_printf(b,
-              "{\"plugin\": \"pinion-count\", \"version\": 1, \"mode\": \"%s\", "
-              "\"vcpus\": %u,\n \"per_vcpu\": [",
-              g_exact ? "exact" : "tb", present);
+              "{\"plugin\": \"pinion-count\", \"version\": 2, \"mode\": \"%s\", "
+              "\"guest\": \"%s\", \"vcpus\": %u,\n \"per_vcpu\": [",
+              g_exact ? "exact" : "tb", g_guest_linux ? "linux" : "pinion", present);
     const char *vsep = "";
     for (unsigned c = 0; c < g_n_vcpus; c++) {
         const struct vcpu *v = &g_vcpu[c];
@@ -336,10 +356,14 @@ static void report(struct sbuf *b)
             for (unsigned o = 0; o < N_OWNERS; o++) {
                 uint64_t k = row[o * N_MODES + MODE_KERNEL];
                 uint64_t u = row[o * N_MODES + MODE_USER];
-                if (!k && !u)
+                uint64_t g = row[o * N_MODES + MODE_GUEST_KERNEL];
+                if (!k && !u && !g)
                     continue;
-                sb_printf(b, "%s\n      {\"owner\": %u, \"kernel\": %llu, \"user\": %llu}", osep, o,
-                          (unsigned long long)k, (unsigned long long)u);
+                sb_printf(b,
+                          "%s\n      {\"owner\": %u, \"kernel\": %llu, \"user\": %llu, "
+                          "\"guest_kernel\": %llu}",
+                          osep, o, (unsigned long long)k, (unsigned long long)u,
+                          (unsigned long long)g);
                 osep = ",";
             }
             sb_printf(b, "]}");
@@ -405,6 +429,8 @@ static void usage(void)
                     "              overcounts by at most the faulting instruction\n"
                     "  mode=tb     a count callback per block (split at markers): faster;\n"
                     "              overcounts the rest of a block left by an exception\n"
+                    "  guest=linux no pinion kernel: Linux booted directly (no markers);\n"
+                    "              count all as owner 0, split into user and guest_kernel\n"
                     "  out=PATH    write the JSON report to PATH at exit (via PATH.tmp);\n"
                     "              without it, the report goes to QEMU's log (-d plugin)\n"
                     "  help        this text (and QEMU does not start)\n");
@@ -421,6 +447,8 @@ PN_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
             g_exact = 1;
         } else if (strcmp(a, "mode=tb") == 0) {
             g_exact = 0;
+        } else if (strcmp(a, "guest=linux") == 0) {
+            g_guest_linux = 1;
         } else if (strncmp(a, "out=", 4) == 0 && a[4]) {
             g_out = a + 4;
         } else {
@@ -452,6 +480,7 @@ PN_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
     }
     memset(g_vcpu, 0, n * sizeof *g_vcpu);
     for (unsigned c = 0; c < n; c++) {
+        g_vcpu[c].mode = g_guest_linux ? MODE_USER : MODE_KERNEL;
         g_vcpu[c].counts = calloc(COUNTS_PER_VCPU, sizeof(uint64_t));
         if (!g_vcpu[c].counts) {
             fprintf(stderr, "pinion-count: out of memory\n");

@@ -79,6 +79,17 @@ void gic_route_spi(uint32_t intid, uint32_t core, bool edge)
     wait_distributor();
 }
 
+void gic_disable_spi(uint32_t intid)
+{
+    mmio_write32(GICD_BASE + GICD_ICENABLER + (intid / 32) * 4, 1u << (intid % 32));
+    wait_distributor();
+}
+
+void gic_enable_ppi(uint32_t core, uint32_t intid)
+{
+    mmio_write32(redistributor[core] + GICR_ISENABLER0, 1u << intid);
+}
+
 static uintptr_t find_redistributor(uint64_t mpidr)
 {
     uint32_t affinity = (uint32_t)(((mpidr >> 32) & 0xff) << 24 | (mpidr & 0xffffff));

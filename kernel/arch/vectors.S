@@ -82,6 +82,34 @@ vectors_el2:
     lower_el_entry lower_irq, handle_lower_irq
     lower_el_entry lower_serror, handle_lower_serror
 
+/*
+ * The same for a guest's vCPU: the table is switched with the kind of PD
+ * loaded on the core, so neither kind pays for telling them apart.
+ */
+    .balign 0x800
+    .global vectors_el2_guest
+vectors_el2_guest:
+    kernel_el 0
+    kernel_el 1
+    kernel_el 2
+    kernel_el 3
+    kernel_el 4
+    kernel_el 5
+    kernel_el 6
+    kernel_el 7
+    lower_el guest_sync
+    lower_el guest_irq
+    kernel_el 10
+    lower_el guest_serror
+    kernel_el 12
+    kernel_el 13
+    kernel_el 14
+    kernel_el 15
+
+    lower_el_entry guest_sync, handle_guest_sync
+    lower_el_entry guest_irq, handle_guest_irq
+    lower_el_entry guest_serror, handle_guest_serror
+
 kernel_trap_entry:
     mrs     x1, esr_el2
     mrs     x2, elr_el2

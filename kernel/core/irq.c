@@ -8,6 +8,7 @@
 #include "console.h"
 #include "ipi.h"
 #include "kernel.h"
+#include "vm.h"
 
 #define MAX_INTID 1020
 
@@ -84,6 +85,16 @@ void irq_handle_pending(struct core *c)
             gic_deactivate(intid);
             count(c, EV_timer_irqs);
             ipi_timer_expired(c);
+            vm_parked_timers_expired(c);
+            break;
+        case PN_GUEST_VTIMER_INTID:
+            if (!vm_timer_irq(c)) {
+                gic_deactivate(intid); /* else the guest's EOI deactivates it */
+            }
+            break;
+        case GIC_MAINTENANCE_INTID:
+            gic_deactivate(intid);
+            vm_maintenance_irq(c);
             break;
         case UART_INTID:
             gic_deactivate(intid);
@@ -91,7 +102,9 @@ void irq_handle_pending(struct core *c)
             break;
         default:
             if (intid >= 32 && intid < MAX_INTID) {
-                device_irq(c, intid); /* deactivated when its PD acknowledges */
+                if (!vm_device_irq(c, intid)) {
+                    device_irq(c, intid); /* deactivated when its PD acknowledges */
+                }
             } else {
                 gic_deactivate(intid);
             }

@@ -6,8 +6,10 @@
  */
 #include "arch.h"
 #include "console.h"
+#include "el2_config.h"
 #include "kernel.h"
 #include "sysreg.h"
+#include "vm.h"
 
 #include <pinion/bootinfo.h>
 
@@ -22,35 +24,6 @@ char kernel_stacks[PN_BOOT_MAX_CORES][KERNEL_STACK_SIZE]
     __attribute__((aligned(16), section(".stacks")));
 
 extern char secondary_entry[];
-
-#define HCR_VM    (1ull << 0)
-#define HCR_SWIO  (1ull << 1)
-#define HCR_FMO   (1ull << 3)
-#define HCR_IMO   (1ull << 4)
-#define HCR_AMO   (1ull << 5)
-#define HCR_DC    (1ull << 12)
-#define HCR_TWI   (1ull << 13)
-#define HCR_TWE   (1ull << 14)
-#define HCR_TSC   (1ull << 19)
-#define HCR_TIDCP (1ull << 20)
-#define HCR_TSW   (1ull << 22)
-#define HCR_TVM   (1ull << 26)
-#define HCR_RW    (1ull << 31)
-
-/*
- * Native PDs: stage 2 on, stage 1 off and memory cacheable by default (DC),
- * physical interrupts to the kernel, and traps for whatever could reach
- * beyond the PD: SMC (firmware), translation controls (TVM, shared by all
- * PDs of a core), set/way cache maintenance, WFI/WFE.
- */
-#define HCR_NATIVE_PD                                                                              \
-    (HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_DC | HCR_TWI | HCR_TWE | HCR_TSC |      \
-     HCR_TIDCP | HCR_TSW | HCR_TVM | HCR_RW)
-
-#define SPSR_EL1H_MASKED 0x3c5ull /* EL1 with its own stack, D A I F masked */
-#define CPTR_EL2_RES1    0x33ffull
-#define CPTR_EL2_TFP     (1ull << 10)
-#define SCTLR_EL1_RES1   0x30d00800ull
 
 static const char *check_bootinfo(const struct pn_bootinfo *b)
 {
@@ -85,6 +58,10 @@ static const char *check_bootinfo(const struct pn_bootinfo *b)
                 return "a channel leads to no PD";
             }
         }
+    }
+    const char *vm_problem = vm_check_bootinfo(b);
+    if (vm_problem) {
+        return vm_problem;
     }
     for (uint32_t i = 0; i < b->n_irqs; i++) {
         if (b->irqs[i].pd >= b->n_pds || b->irqs[i].channel >= PN_CONFIG_MAX_CHANNELS ||
@@ -154,11 +131,12 @@ static void primary_boot(void)
         notify_resolve_channels(&pds[i]);
     }
     counters_set_phase(0);
+    gic_init_distributor();
+    vm_build_all();
     for (uint32_t i = 0; i < n_cores; i++) {
         cores[i].index = i;
         sched_init_core(&cores[i]);
     }
-    gic_init_distributor();
     irq_setup_devices();
     gic_route_spi(UART_INTID, 0, false);
     console_enable_rx_interrupt();
@@ -184,6 +162,7 @@ static void setup_core(struct core *c)
         psci_system_off();
     }
     timer_init_cpu();
+    vm_setup_core(c);
     isb();
 }
 

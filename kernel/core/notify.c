@@ -5,7 +5,9 @@
 #include "console.h"
 #include "ipi.h"
 #include "kernel.h"
+#include "vm.h"
 
+/* To a native PD (a vCPU takes its notifications as interrupts: vm_take_incoming). */
 void notify_deliver(struct core *c, struct pd *target, uint64_t bits)
 {
     switch (target->state) {
@@ -23,6 +25,7 @@ void notify_deliver(struct core *c, struct pd *target, uint64_t bits)
         target->pending |= bits;
         break;
     case PD_FAULTED:
+    case PD_OFF:
         count(c, EV_notify_dropped);
         break;
     }
@@ -52,6 +55,8 @@ void notify_send(struct core *c, struct pd *sender, uint32_t channel)
     } else if (target->core == c->index) {
         count(c, EV_notify_same_core);
         notify_deliver(c, target, ch->bit);
+    } else if (target->kind == PD_VM) { /* on no core (PD_NO_CORE): it has vCPUs instead */
+        vm_notify(c, target->vm, ch);
     } else {
         count(c, EV_notify_cross_core);
         ipi_post(c, target, ch->bit, ch->boot);
@@ -68,7 +73,10 @@ void notify_take_incoming(struct core *c)
         struct pd *pd = c->slots[__builtin_ctzll(slots)];
         slots &= slots - 1;
         uint64_t bits = atomic_exchange_explicit(&pd->incoming, 0, memory_order_acquire);
-        if (bits) {
+        if (pd->kind == PD_VCPU) { /* also its interrupts from other vCPUs, a power-on, a stop */
+            count(c, EV_incoming_taken);
+            vm_take_incoming(c, pd, bits);
+        } else if (bits) {
             count(c, EV_incoming_taken);
             notify_deliver(c, pd, bits);
         }

@@ -8,6 +8,7 @@
 #include "console.h"
 #include "kernel.h"
 #include "sysreg.h"
+#include "vm.h"
 
 #include <pinion/counters.h>
 
@@ -30,7 +31,7 @@ static bool quiescent(void)
 {
     for (uint32_t i = 0; i < n_cores; i++) {
         const struct core *c = &cores[i];
-        if (!c->online || !c->idle || c->outbox_dirty ||
+        if (!c->online || !c->idle || c->outbox_dirty || c->guest_timer_wait ||
             atomic_load_explicit(&c->incoming, memory_order_acquire) != 0) {
             return false;
         }
@@ -78,6 +79,8 @@ static const char *state_name(enum pd_state state)
         return "runnable";
     case PD_WAITING:
         return "waiting";
+    case PD_OFF:
+        return "off";
     default:
         return "faulted";
     }
@@ -166,8 +169,11 @@ _Noreturn void run_halt(struct core *c, const char *why)
         print_core_counters(&cores[i]);
     }
     for (uint32_t i = 0; i < n_pds; i++) {
-        print_pd(&pds[i]);
+        if (pds[i].kind == PD_NATIVE) {
+            print_pd(&pds[i]); /* a VM reports itself: vm_report */
+        }
     }
+    vm_report();
     kprintf("pinion: stage-2 tables used %lu KiB\n", stage2_pool_used() / 1024);
     kprintf("pinion: power off\n");
     psci_system_off();

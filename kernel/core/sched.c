@@ -10,22 +10,32 @@
 #include "ipi.h"
 #include "kernel.h"
 #include "sysreg.h"
+#include "vm.h"
+
+/* Insertion by priority, stable for equal priorities. */
+static void add_slot(struct core *c, struct pd *pd)
+{
+    uint32_t at = c->n_slots;
+    while (at > 0 && c->slots[at - 1]->priority < pd->priority) {
+        c->slots[at] = c->slots[at - 1];
+        at--;
+    }
+    c->slots[at] = pd;
+    c->n_slots++;
+}
 
 void sched_init_core(struct core *c)
 {
     c->n_slots = 0;
     for (uint32_t i = 0; i < n_pds; i++) {
-        if (pds[i].core != c->index) {
-            continue;
+        if (pds[i].core == c->index && pds[i].kind == PD_NATIVE) {
+            add_slot(c, &pds[i]);
         }
-        /* Insertion by priority, stable for equal priorities. */
-        uint32_t at = c->n_slots;
-        while (at > 0 && c->slots[at - 1]->priority < pds[i].priority) {
-            c->slots[at] = c->slots[at - 1];
-            at--;
+    }
+    for (uint32_t i = 0; i < n_vcpu_pds; i++) {
+        if (vcpu_pds[i].core == c->index) {
+            add_slot(c, &vcpu_pds[i]);
         }
-        c->slots[at] = &pds[i];
-        c->n_slots++;
     }
     for (uint32_t s = 0; s < c->n_slots; s++) {
         c->slots[s]->slot = s;
@@ -33,7 +43,9 @@ void sched_init_core(struct core *c)
         for (uint32_t h = 0; h < s && c->slots[h]->priority > c->slots[s]->priority; h++) {
             c->slots[s]->higher_slots |= 1ull << h;
         }
-        c->ready |= 1ull << s;
+        if (c->slots[s]->state == PD_RUNNABLE) {
+            c->ready |= 1ull << s;
+        }
         if (c->slots[s]->boot->flags & PN_PD_POLLING) {
             c->polling = true;
         }
@@ -67,13 +79,38 @@ static void load_el1(const struct pd *pd)
     write_sysreg(vttbr_el2, pd->vttbr);
 }
 
-void switch_to(struct core *c, struct pd *pd)
+/* Out of line: the native-to-native switch is the one to keep short. */
+static __attribute__((noinline)) void switch_with_vcpu(struct core *c, struct pd *prev,
+                                                       struct pd *pd)
+{
+    if (prev) {
+        if (prev->kind == PD_VCPU) {
+            vcpu_save_el1(prev->vcpu);
+        } else {
+            save_el1(prev);
+        }
+    }
+    if (pd->kind == PD_VCPU) {
+        vm_switch_in(c, prev, pd);
+        vm_enter(c, pd);
+    } else {
+        vm_switch_to_native(c);
+        load_el1(pd);
+    }
+}
+
+static inline __attribute__((always_inline)) void switch_to(struct core *c, struct pd *pd)
 {
     if (c->loaded != pd) {
-        if (c->loaded) {
-            save_el1(c->loaded);
+        struct pd *prev = c->loaded;
+        if (pd->kind == PD_NATIVE && (prev == 0 || prev->kind == PD_NATIVE)) {
+            if (prev) {
+                save_el1(prev);
+            }
+            load_el1(pd);
+        } else {
+            switch_with_vcpu(c, prev, pd);
         }
-        load_el1(pd);
         c->loaded = pd;
         count(c, EV_switches);
     }

@@ -7,20 +7,23 @@
 #include <stdint.h>
 
 /* QEMU virt (boards/qemu-virt-aarch64): fixed addresses. */
-#define GICD_BASE      0x08000000ul
-#define GICR_BASE      0x080a0000ul
-#define GICR_STRIDE    0x20000ul
-#define UART_BASE      0x09000000ul
-#define UART_INTID     33
-#define SGI_NOTIFY     1  /* cross-core notifications are waiting */
-#define SGI_HALT       2  /* the run is over: stop this core */
-#define TIMER_INTID    26 /* EL2 physical timer (CNTHP) */
-#define INTID_SPURIOUS 1023
+#define GICD_BASE             0x08000000ul
+#define GICR_BASE             0x080a0000ul
+#define GICR_STRIDE           0x20000ul
+#define UART_BASE             0x09000000ul
+#define UART_INTID            33
+#define SGI_NOTIFY            1  /* cross-core notifications are waiting */
+#define SGI_HALT              2  /* the run is over: stop this core */
+#define TIMER_INTID           26 /* EL2 physical timer (CNTHP) */
+#define GIC_MAINTENANCE_INTID 25 /* the virtual CPU interface needs attention */
+#define INTID_SPURIOUS        1023
 
 /* gic.c */
 void gic_init_distributor(void);
 bool gic_init_cpu(uint32_t core);
 void gic_route_spi(uint32_t intid, uint32_t core, bool edge);
+void gic_disable_spi(uint32_t intid);
+void gic_enable_ppi(uint32_t core, uint32_t intid);
 void gic_send_sgi(uint32_t intid, uint32_t core);
 uint32_t gic_acknowledge(void);
 void gic_priority_drop(uint32_t intid);

@@ -28,7 +28,9 @@
     X(device_irqs)                                                                                 \
     X(irq_acks)                                                                                    \
     X(timer_irqs)                                                                                  \
-    X(faults)
+    X(faults)                                                                                      \
+    X(vm_exits)                                                                                    \
+    X(virqs)
 
 #define KERNEL_EVENT_ENUM(name) EV_##name,
 enum kernel_event { KERNEL_EVENTS(KERNEL_EVENT_ENUM) EV_COUNT };

@@ -30,9 +30,21 @@ _Static_assert(offsetof(struct pd_context, spsr) == CONTEXT_SPSR, "vectors.S lay
 enum pd_state {
     PD_RUNNABLE,
     PD_WOKEN,   /* runnable, and its wait call returns the bits in ctx.x[0] */
-    PD_WAITING, /* in the wait call, for notifications */
+    PD_WAITING, /* in the wait call (a vCPU: in WFI), for notifications (interrupts) */
     PD_FAULTED, /* stopped; notifications to it are dropped */
+    PD_OFF,     /* a vCPU not started, or turned off (PSCI) */
 };
+
+enum pd_kind {
+    PD_NATIVE, /* a component: scheduled, runs at EL1 with stage 1 off */
+    PD_VM,     /* a virtual machine: holds translation and channels, never scheduled */
+    PD_VCPU,   /* a vCPU of a VM: scheduled like a native PD */
+};
+
+struct vm;
+struct vcpu;
+
+#define PD_NO_CORE 0xffffffffu /* a VM's own PD: only its vCPUs run */
 
 /*
  * EL1 registers a PD keeps state in, swapped when the core switches PDs.
@@ -55,6 +67,9 @@ struct pd_channel {
 
 struct pd {
     struct pd_context ctx;
+    enum pd_kind kind;
+    struct vm *vm;     /* PD_VM, PD_VCPU */
+    struct vcpu *vcpu; /* PD_VCPU */
     struct pd_el1_state el1;
     uint64_t vttbr;
     uint64_t *stage2_root;
@@ -86,18 +101,21 @@ struct outbox {
 };
 
 struct core {
-    struct pd_context *ctx; /* offset 0: the context vectors.S saves to and restores from */
-    uint64_t stack_top;     /* offset 8: kernel_exit starts every return from here */
-    struct pd *current;     /* NULL while idle */
-    struct pd *loaded;      /* whose EL1 state and translation are in the registers */
+    struct pd_context *ctx;  /* offset 0: the context vectors.S saves to and restores from */
+    uint64_t stack_top;      /* offset 8: kernel_exit starts every return from here */
+    struct pd *current;      /* NULL while idle */
+    struct pd *loaded;       /* whose EL1 state and translation are in the registers */
+    struct vcpu *guest;      /* the vCPU whose hardware state (FP, GIC, timer) is loaded */
+    uint64_t guest_deadline; /* earliest parked guest timer on this core, or UINT64_MAX */
+    bool guest_timer_wait;   /* a vCPU here waits in WFI with its timer armed: not idle */
     uint32_t index;
     uint32_t marked_owner; /* the owner the last switch marker named */
     bool online;
     bool polling; /* its one PD polls: never sleep, take no SGIs */
     uint32_t n_slots;
-    struct pd *slots[PN_BOOT_MAX_PDS]; /* its PDs, highest priority first */
-    uint64_t ready;                    /* bit per slot: runnable */
-    _Atomic uint64_t incoming;         /* bit per slot: other cores left notifications */
+    struct pd *slots[64];      /* its PDs and vCPUs, highest priority first */
+    uint64_t ready;            /* bit per slot: runnable */
+    _Atomic uint64_t incoming; /* bit per slot: other cores left notifications */
     _Atomic bool halt_requested;
     struct outbox outbox[PN_BOOT_MAX_CORES];
     uint64_t outbox_dirty; /* bit per target core with queued notifications */
@@ -110,6 +128,8 @@ struct core {
 _Static_assert(offsetof(struct core, stack_top) == CORE_STACK_TOP, "vectors.S layout");
 
 extern struct pd pds[PN_BOOT_MAX_PDS];
+extern struct pd vcpu_pds[PN_BOOT_MAX_VCPUS]; /* the schedulable side of vCPUs */
+extern uint32_t n_vcpu_pds;
 extern struct core cores[PN_BOOT_MAX_CORES];
 extern const struct pn_bootinfo *bootinfo;
 extern uint32_t n_pds;
@@ -137,7 +157,6 @@ void sched_make_runnable(struct core *c, struct pd *pd);
 void sched_block(struct core *c, struct pd *pd);
 /* Chooses what runs next on this core and loads it; idles until something can. */
 void schedule(struct core *c);
-void switch_to(struct core *c, struct pd *pd);
 
 /* notify.c */
 void notify_deliver(struct core *c, struct pd *target, uint64_t bits);

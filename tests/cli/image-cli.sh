@@ -2,8 +2,10 @@
 # Exercises pinion-image as a user would, with real aarch64 programs and a
 # stand-in kernel built by tests/data/image/build-elves.sh: help and usage
 # errors, a packed image checked with readelf, --dump and the manifest, the
-# default placement, and every kind of bad input, each leaving existing
-# outputs untouched and no temporary files behind.
+# default placement, a system with a driver VM (a stand-in guest kernel and
+# initrd made here; its device tree decompiled with dtc), and every kind of
+# bad input, each leaving existing outputs untouched and no temporary files
+# behind.
 # usage: tests/cli/image-cli.sh PATH-OF-pinion-image SOURCE-DIR
 # Exit status 77 (skipped) when the aarch64 cross compiler is missing.
 set -euo pipefail
@@ -36,6 +38,8 @@ run --help
 expect_status 0 "--help"
 expect_in "$out" "usage: pinion-image --system SYSTEM.json" "--help"
 expect_in "$out" "pinion-image --dump IMAGE.elf" "--help"
+expect_in "$out" "--guests DIR" "--help"
+expect_in "$out" "--dtb-out DIR" "--help"
 expect_empty "$err" "--help"
 run -h
 expect_status 0 "-h"
@@ -73,6 +77,11 @@ expect_in "$err" "the manifest and the image must be different files" "manifest 
 run --dump "$image" -o "$image"
 expect_status 2 "--dump with other options"
 expect_in "$err" "--dump takes no other options" "--dump with other options"
+run --dump "$image" --guests "$scratch"
+expect_status 2 "--dump with --guests"
+run "${pack[@]}" -o "$image" --dtb-out
+expect_status 2 "--dtb-out without a value"
+expect_in "$err" "--dtb-out needs a value" "--dtb-out without a value"
 [[ ! -e $image ]] || fail "usage errors: an image was written"
 
 # A good image, with --option=value spellings too.
@@ -148,6 +157,90 @@ expect_in "$out" "on 2 cores" "default placement"
 expect_in "$out" "a:0 ab -> b:1  immediate" "default placement"
 grep -qE '^ +1  b +2 +1 +50  no ' "$out" || fail "default placement: b's row"
 
+# A driver VM (tests/data/image/vm.json): a stand-in arm64 Image (the 64-byte
+# header Linux's booting.rst defines: text_offset 0, image_size 128 KiB) and
+# initrd in a guests directory, its 2 vCPUs on cores 1 and 2.
+guests=$scratch/guests
+mkdir -p "$guests" "$scratch/bad-guests" "$scratch/dtbs"
+python3 - "$guests" "$scratch/bad-guests" <<'PY'
+import struct, sys
+image = bytearray(0x5000)
+struct.pack_into("<QQQ", image, 8, 0, 0x20000, 0xa)  # text_offset, image_size, flags
+image[56:60] = b"ARM\x64"
+open(sys.argv[1] + "/Image", "wb").write(image)
+open(sys.argv[1] + "/initrd.cpio", "wb").write(b"\x07" * 5000)
+image[56:60] = b"\0\0\0\0"
+open(sys.argv[2] + "/Image", "wb").write(image)
+PY
+echo '{"system": "with-vm", "cores": 3, "pds": {"a": 0, "linux": 1}, "vcpus": {"linux": [1, 2]}}' \
+	>"$scratch/vm-placement.json"
+echo '{"system": "with-vm", "cores": 2, "pds": {"a": 0, "linux": 1}, "vcpus": {"linux": [1, 2]}}' \
+	>"$scratch/vm-placement-2core.json"
+vm_image=$scratch/vm.elf
+vm_manifest=$scratch/vm.json
+run --system "$data/vm.json" --placement "$scratch/vm-placement.json" --kernel "$elves/fake-kernel.elf" \
+	--programs "$elves" --guests "$guests" -o "$vm_image" --manifest "$vm_manifest" \
+	--dtb-out "$scratch/dtbs"
+expect_status 0 "pack a VM"
+expect_empty "$err" "pack a VM"
+[[ $(ls -A "$scratch/dtbs") == "linux.dtb" ]] || fail "--dtb-out: expected linux.dtb alone: $(ls -A "$scratch/dtbs")"
+readelf -lW "$vm_image" >"$scratch/readelf-vm" 2>&1 || fail "readelf cannot read the VM image"
+# a's RAM ends at 0x40815000: the VM's 128 MiB from 0x40a00000; its device tree first,
+# the kernel at +2 MiB (128 KiB with its bss), the initrd on the next 2 MiB boundary.
+grep -qE "^  LOAD +0x[0-9a-f]+ 0x0000000040a00000 0x0000000040a00000 0x000[0-9a-f]{3} 0x001000 R " \
+	"$scratch/readelf-vm" || fail "readelf: no device tree at 0x40a00000"
+grep -qE "^  LOAD +0x[0-9a-f]+ 0x0000000040c00000 0x0000000040c00000 0x005000 0x020000 RWE " \
+	"$scratch/readelf-vm" || fail "readelf: no guest kernel at 0x40c00000"
+grep -qE "^  LOAD +0x[0-9a-f]+ 0x0000000040e00000 0x0000000040e00000 0x001388 0x002000 R " \
+	"$scratch/readelf-vm" || fail "readelf: no initrd at 0x40e00000"
+# The device tree in the image is the one --dtb-out wrote, and dtc reads it.
+cmp -s "$scratch/dtbs/linux.dtb" <(dd if="$vm_image" bs=1 skip=$((0x$(awk '/ 0x0000000040a00000 /{print substr($2, 3)}' "$scratch/readelf-vm"))) \
+	count="$(stat -c %s "$scratch/dtbs/linux.dtb")" 2>/dev/null) || fail "the image's device tree differs from linux.dtb"
+dts=$scratch/linux.dts
+if dtc -q -I dtb -O dts -o "$dts" "$scratch/dtbs/linux.dtb" 2>"$scratch/dtc.err"; then
+	expect_in "$dts" 'bootargs = "console=ttyAMA0 earlycon=pl011,0x09000000 uio_pdrv_genirq.of_id=generic-uio quiet loglevel=4";' "dtc"
+	expect_in "$dts" "linux,initrd-start = <0x00 0x40e00000>;" "dtc"
+	expect_in "$dts" "linux,initrd-end = <0x00 0x40e01388>;" "dtc"
+	expect_in "$dts" "memory@40a00000 {" "dtc"
+	expect_in "$dts" "reg = <0x00 0x40a00000 0x00 0x8000000>;" "dtc"
+	expect_in "$dts" "cpu@1 {" "dtc"
+	expect_in "$dts" "reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 0x40000>;" "dtc"
+	expect_in "$dts" "virtio_mmio@a003e00 {" "dtc"
+	expect_in "$dts" "interrupts = <0x00 0x2f 0x01>;" "dtc"
+	expect_in "$dts" "rx@b000000 {" "dtc"
+	expect_in "$dts" 'compatible = "generic-uio";' "dtc"
+	expect_in "$dts" "reg = <0x00 0xb000000 0x00 0x1000 0x00 0x48a00000 0x00 0x10000 0x00 0x48c00000 0x00 0x200000>;" "dtc"
+	expect_in "$dts" 'reg-names = "doorbell\0rx\0rx_data";' "dtc"
+	expect_in "$dts" "interrupts = <0x00 0x40 0x01>;" "dtc"
+	[[ -s $scratch/dtc.err ]] && fail "dtc warns: $(cat "$scratch/dtc.err")"
+else
+	fail "dtc cannot decompile linux.dtb: $(cat "$scratch/dtc.err")"
+fi
+run --dump "$vm_image"
+expect_status 0 "--dump of a VM image"
+expect_in "$out" "2 PDs, 11 mappings, 0 IRQs, 1 VM, 2 vCPUs;" "--dump of a VM image"
+expect_in "$out" "linux: 2 vCPUs, RAM [0x40a00000, 0x48a00000) (128 MiB), entry 0x40c00000, device tree 0x40a00000; passed-through INTIDs: 79" "--dump of a VM image"
+expect_in "$out" "uio rx: INTID 96; map0 doorbell [0xb000000, 0xb001000) map1 rx [0x48a00000, 0x48a10000) map2 rx_data [0x48c00000, 0x48e00000)" "--dump of a VM image"
+expect_in "$out" "linux:0 rx -> a:0  immediate" "--dump of a VM image"
+grep -qE '^ +1  linux +1 +2 +129$' "$out" || fail "--dump: vCPU 1's row"
+python3 - "$vm_manifest" "$guests" <<'PY' || fail "VM manifest: unexpected values"
+import json, sys
+m = json.load(open(sys.argv[1]))
+def need(cond, what):
+    if not cond:
+        sys.exit(f"VM manifest: {what}; got {json.dumps(m.get('vms'))[:3000]}")
+(vm,) = m["vms"]
+need(vm["name"] == "linux" and vm["kernel"] == sys.argv[2] + "/Image", "name, kernel")
+need((vm["ram_base"], vm["ram_size"], vm["entry"], vm["dtb"]) == (0x40a00000, 128 << 20, 0x40c00000, 0x40a00000), "RAM, entry, device tree")
+need((vm["initrd_start"], vm["initrd_end"]) == (0x40e00000, 0x40e00000 + 5000), "initrd")
+need([(v["index"], v["core"], v["owner"]) for v in vm["vcpus"]] == [(0, 1, 128), (1, 2, 129)], "vCPUs")
+need(vm["devices"] == [{"name": "net0", "mmio": 0x0a003e00, "intid": 79}], "devices")
+(ch,) = vm["channels"]
+need((ch["name"], ch["id"], ch["peer"], ch["doorbell"], ch["intid"]) == ("rx", 0, "a", 0x0b000000, 96), "channel")
+need([r["name"] for r in ch["regions"]] == ["rx", "rx_data"], "channel regions")
+need([p["program"] for p in m["pds"]] == ["counting", None], "programs")
+PY
+
 # Bad inputs: exit 1, one line naming the file and the problem, outputs untouched.
 cp "$image" "$scratch/image.before"
 cp "$manifest" "$scratch/manifest.before"
@@ -176,8 +269,19 @@ expect_refused() {
 	[[ $(ls -A "$outdir" | wc -l) -eq $entries ]] || fail "$what: files left behind: $(ls -A "$outdir")"
 }
 kernel=(--kernel "$elves/fake-kernel.elf")
-expect_refused "a VM" "$data/vm.json: PD \"linux\" is a VM: VMs are not supported by the packer yet" \
+expect_refused "a VM whose kernel is not where the description is" \
+	"$data/vm.json: VM \"linux\": kernel \"Image\": cannot open $data/Image: No such file or directory (a relative path is looked up in the description's directory, as no --guests was given)" \
 	--system "$data/vm.json" "${kernel[@]}" --programs "$elves"
+expect_refused "a VM whose kernel is no arm64 Image" \
+	"$scratch/bad-guests/Image: not an arm64 Linux Image: no magic \"ARM\\x64\" at byte 56" \
+	--system "$data/vm.json" "${kernel[@]}" --programs "$elves" --guests "$scratch/bad-guests"
+expect_refused "a VM whose vCPU is on a core the placement lacks" \
+	"$scratch/vm-placement-2core.json: vcpus \"linux\"[1]: core 2 out of range 0..1" \
+	--system "$data/vm.json" --placement "$scratch/vm-placement-2core.json" "${kernel[@]}" \
+	--programs "$elves" --guests "$guests"
+expect_refused "--dtb-out that is no directory" "$data/vm.json: cannot use as --dtb-out: not a directory" \
+	--system "$data/vm.json" "${kernel[@]}" --programs "$elves" --guests "$guests" \
+	--dtb-out "$data/vm.json"
 expect_refused "a missing program" "$elves/nowhere.elf: cannot open: No such file or directory" \
 	--system "$data/missing-program.json" "${kernel[@]}" --programs "$elves"
 expect_refused "an x86 program" "$scratch/wrong/counting.elf: built for machine 62 (x86-64), not aarch64" \

@@ -77,7 +77,7 @@ usage_error --port 47001 --listen 47002 --target 52:54:00:00:00:1g,10.0.0.10 -- 
 usage_error --port 47001 --listen 47002 --target 52:54:00:00:00:10,10.0.0.256 -- "the IPv4 address is not"
 usage_error --port 47001 --listen 47002 --target 52:54:00:00:00:10,10.0.0.10,0 -- "the UDP port is not"
 usage_error --port 47001 --listen 47002 --target 52:54:00:00:00:10 -- "no IPv4 address after the MAC"
-usage_error "${base[@]}" --target 52:54:00:00:00:10,10.0.0.11 -- "--target 1 and --target 2 share"
+usage_error "${base[@]}" --target 52:54:00:00:00:11,10.0.0.10 -- "--target 1 and --target 2 share an IP address"
 usage_error "${base[@]}" --ip 10.0.0.10 -- "--target 1 has our own MAC or IP address"
 usage_error "${base[@]}" --mode ping --packets 3 --pings 3 -- "give --packets or --pings, not both"
 usage_error "${base[@]}" --mode ping --packets 70000 -- "at most 65536 per target"

@@ -199,12 +199,26 @@ def net_bad_descriptors(build, work):
     return f"{injected} bad descriptors dropped and counted; every packet still echoed"
 
 
-def main():
+def run_named_test(doc, make_tests):
+    """The command line of the check_*.py scripts: BUILD_DIR WORK_DIR TEST."""
     if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
+        print(doc, file=sys.stderr)
         return 2
     build, work, test = sys.argv[1:]
-    tests = {
+    tests = make_tests(build, work)
+    if test not in tests:
+        print(f"unknown test {test!r}; tests: {' '.join(tests)}", file=sys.stderr)
+        return 2
+    try:
+        print(f"ok: {tests[test]()}")
+    except Failure as err:
+        print(f"FAIL: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def all_tests(build, work):
+    return {
         "pingpong-1core": lambda: pingpong(build, work, 1),
         "pingpong-2core": lambda: pingpong(build, work, 2),
         "pingpong-4core": lambda: pingpong(build, work, 4),
@@ -218,16 +232,7 @@ def main():
         "net-arp-ping": lambda: net_arp_ping(build, work),
         "net-bad-descriptors": lambda: net_bad_descriptors(build, work),
     }
-    if test not in tests:
-        print(f"unknown test {test!r}; tests: {' '.join(tests)}", file=sys.stderr)
-        return 2
-    try:
-        print(f"ok: {tests[test]()}")
-    except Failure as err:
-        print(f"FAIL: {err}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_named_test(__doc__, all_tests))

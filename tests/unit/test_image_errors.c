@@ -1,10 +1,10 @@
 /*
  * Every way the packer refuses a system, each with a message naming the
- * file, the object and the problem: VMs, misplaced or unplaceable maps,
- * memory that does not fit (and how much is needed), a device inside RAM,
- * too many cores, mappings or IRQs, missing or broken programs, a broken
+ * file, the object and the problem: misplaced or unplaceable maps, memory
+ * that does not fit (and how much is needed), a device inside RAM, too
+ * many cores, mappings or IRQs, missing or broken programs, a broken
  * kernel. And that a failed run writes nothing and leaves existing outputs
- * as they were.
+ * as they were. VMs have their own: test_image_vm_errors.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -52,16 +52,6 @@ static void expect_plan_error(const char *json, uint64_t memory, const char *fra
     if (check_failures != before) {
         fprintf(stderr, "  for %s\n", json);
     }
-}
-
-static void test_vms_refused(void)
-{
-    expect_plan_error("{\"name\": \"v\", \"components\": [], \"vms\": [{\"name\": \"guest\", "
-                      "\"vcpus\": 1, \"priority\": 1, \"memory\": \"64MiB\", \"kernel\": "
-                      "\"Image\"}]}",
-                      IMG_DEFAULT_MEMORY,
-                      "system.json: PD \"guest\" is a VM: VMs are not supported by the packer "
-                      "yet");
 }
 
 static void test_map_addresses(void)
@@ -331,7 +321,6 @@ int main(void)
     make_scratch("test_image_errors");
     struct fake_elf program = fake_program();
     write_program("prog.elf", &program);
-    RUN_TEST(test_vms_refused);
     RUN_TEST(test_map_addresses);
     RUN_TEST(test_ipa_assignment);
     RUN_TEST(test_memory);

@@ -191,6 +191,61 @@ static inline bool write_fake_elf(const char *path, const struct fake_elf *spec,
     return ok;
 }
 
+/*
+ * A stand-in for an arm64 Linux Image: the 64-byte header Linux's
+ * Documentation/arch/arm64/booting.rst defines (code0, code1, text_offset,
+ * image_size, flags, reserved, magic "ARM\x64" at byte 56), then bytes of a
+ * known pattern up to `size`.
+ */
+struct fake_linux {
+    size_t size;
+    uint64_t text_offset;
+    uint64_t image_size; /* 0: `size` rounded up to 64 KiB */
+    uint64_t flags;      /* 0: little-endian, 4K pages, anywhere (0xa) */
+    bool no_magic;
+    bool no_image_size; /* image_size 0, as kernels before Linux 3.17 have it */
+};
+
+static inline uint8_t fake_linux_byte(uint64_t i)
+{
+    return (uint8_t)(0x5a ^ (i * 7));
+}
+
+static inline void put_le64(uint8_t *at, uint64_t value)
+{
+    for (int i = 0; i < 8; i++) {
+        at[i] = (uint8_t)(value >> (8 * i));
+    }
+}
+
+static inline struct byte_buffer fake_linux_build(const struct fake_linux *spec)
+{
+    struct byte_buffer out = {calloc(1, spec->size < 64 ? 64 : spec->size), spec->size};
+    for (size_t i = 64; i < spec->size; i++) {
+        out.data[i] = fake_linux_byte(i);
+    }
+    uint64_t image_size = spec->no_image_size     ? 0
+                          : spec->image_size != 0 ? spec->image_size
+                                                  : (spec->size + 0xffff) & ~(uint64_t)0xffff;
+    uint8_t header[64] = {0};
+    put_le64(header + 8, spec->text_offset);
+    put_le64(header + 16, image_size);
+    put_le64(header + 24, spec->flags != 0 ? spec->flags : 0xa);
+    if (!spec->no_magic) {
+        memcpy(header + 56, "ARM\x64", 4);
+    }
+    memcpy(out.data, header, spec->size < 64 ? spec->size : 64);
+    return out;
+}
+
+static inline bool write_fake_linux(const char *path, const struct fake_linux *spec)
+{
+    struct byte_buffer image = fake_linux_build(spec);
+    bool ok = write_bytes(path, image.data, image.size);
+    free(image.data);
+    return ok;
+}
+
 static inline bool write_text(const char *path, const char *text)
 {
     return write_bytes(path, text, strlen(text));

@@ -108,6 +108,11 @@ bool img_fill_boot(struct img_plan *plan, struct sd_error *err)
         pd->core = (uint32_t)placement->core[p];
         pd->priority = sys->pds[p].priority;
         pd->flags = placement->polling[p] ? PN_PD_POLLING : 0;
+        if (sys->pds[p].kind == SD_KIND_VM) {
+            /* No program, stack, counters or configuration: vm_boot.c fills the rest. */
+            pd->flags |= PN_PD_VM;
+            continue;
+        }
         pd->entry = plan->pd[p].program.entry;
         pd->stack_top = PN_PD_STACK_TOP;
         pd->counters_pa = counters_pa(&plan->pd[p]);

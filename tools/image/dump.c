@@ -2,14 +2,14 @@
  * pinion-image --dump: the boot information of an image as tables, read
  * back from the image itself (not from the description), so that it shows
  * what the kernel will see. Local names come from the PDs' configuration
- * pages in the image, where they are found.
+ * pages in the image, where they are found, and for VMs from their device
+ * trees (dump_vm.c).
  */
 #include "image_internal.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-/* The file bytes at physical address [pa, pa + size) in the image, or NULL. */
 /* Rights in a fixed-width column: "rw-", "r-x". */
 static void rights_column(uint32_t rights, char out[4])
 {
@@ -19,7 +19,7 @@ static void rights_column(uint32_t rights, char out[4])
     out[3] = '\0';
 }
 
-static const uint8_t *bytes_at(const struct img_elf *image, uint64_t pa, uint64_t size)
+const uint8_t *img_image_bytes_at(const struct img_elf *image, uint64_t pa, uint64_t size)
 {
     for (uint32_t i = 0; i < image->n_segments; i++) {
         const struct img_segment *segment = &image->segments[i];
@@ -59,7 +59,7 @@ static bool check_bootinfo(const char *path, const struct pn_bootinfo *boot, str
     if (memchr(boot->system, '\0', sizeof boot->system) == NULL) {
         return img_fail(err, "%s: boot information is corrupt (system name)", path);
     }
-    return true;
+    return img_check_boot_vms(path, boot, err);
 }
 
 bool img_read_bootinfo(const char *path, struct img_elf *image, struct pn_bootinfo *out,
@@ -68,7 +68,7 @@ bool img_read_bootinfo(const char *path, struct img_elf *image, struct pn_bootin
     if (!img_elf_read(path, image, err)) {
         return false;
     }
-    const uint8_t *bytes = bytes_at(image, PN_BOOTINFO_PA, sizeof *out);
+    const uint8_t *bytes = img_image_bytes_at(image, PN_BOOTINFO_PA, sizeof *out);
     if (bytes == NULL) {
         return img_fail(err, "%s: no pinion boot information: no segment holds 0x%llx..+%zu", path,
                         PN_BOOTINFO_PA, sizeof *out);
@@ -82,12 +82,15 @@ static bool read_config(const struct img_elf *image, const struct pn_bootinfo *b
                         struct pn_config *config)
 {
     const struct pn_boot_pd *boot_pd = &boot->pds[pd];
+    if (boot_pd->flags & PN_PD_VM) {
+        return false; /* a VM has none: its names are in its device tree */
+    }
     for (uint32_t i = 0; i < boot_pd->n_mappings; i++) {
         const struct pn_boot_mapping *mapping = &boot->mappings[boot_pd->first_mapping + i];
         if (mapping->ipa != PN_PD_CONFIG_IPA) {
             continue;
         }
-        const uint8_t *bytes = bytes_at(image, mapping->pa, sizeof *config);
+        const uint8_t *bytes = img_image_bytes_at(image, mapping->pa, sizeof *config);
         if (bytes == NULL) {
             return false;
         }
@@ -151,9 +154,14 @@ static void print_pds(FILE *out, const struct pn_bootinfo *boot, int width)
         if (pd->counters_pa != 0) {
             snprintf(counters, sizeof counters, "0x%" PRIx64, pd->counters_pa);
         }
-        fprintf(out, "  %2u  %-*s  %5u  %4u  %8u  %-7s  0x%-8" PRIx64 "  0x%-8" PRIx64 "  %s\n", p,
-                width, pd->name, pd->owner, pd->core, pd->priority,
-                (pd->flags & PN_PD_POLLING) ? "yes" : "no", pd->entry, pd->stack_top, counters);
+        char entry[24] = "(a VM)", stack_top[24] = "-";
+        if ((pd->flags & PN_PD_VM) == 0) {
+            snprintf(entry, sizeof entry, "0x%" PRIx64, pd->entry);
+            snprintf(stack_top, sizeof stack_top, "0x%" PRIx64, pd->stack_top);
+        }
+        fprintf(out, "  %2u  %-*s  %5u  %4u  %8u  %-7s  %-10s  %-10s  %s\n", p, width, pd->name,
+                pd->owner, pd->core, pd->priority, (pd->flags & PN_PD_POLLING) ? "yes" : "no",
+                entry, stack_top, counters);
     }
 }
 
@@ -175,9 +183,12 @@ static void print_mappings(FILE *out, const struct img_elf *image, const struct 
                      mapping->pa + mapping->size);
             sd_format_size(size, sizeof size, mapping->size);
             rights_column(mapping->rights, rights);
+            char vm_name[PN_NAME_MAX];
+            const char *name =
+                img_dump_vm_mapping_name(image, boot, p, mapping, vm_name, sizeof vm_name);
             fprintf(out, "  %-*s  %-16s  %-28s  %-28s  %-10s  %-6s  %s\n", width, pd->name,
-                    mapping_name(mapping, &config, have_config), ipa, pa, size, rights,
-                    mapping->attr == PN_MAP_DEVICE ? "device" : "normal");
+                    name != NULL ? name : mapping_name(mapping, &config, have_config), ipa, pa,
+                    size, rights, mapping->attr == PN_MAP_DEVICE ? "device" : "normal");
         }
     }
 }
@@ -198,9 +209,12 @@ static void print_channels(FILE *out, const struct img_elf *image, const struct 
             const char *target = channel->target_pd < boot->n_pds
                                      ? boot->pds[channel->target_pd].name
                                      : "(no such PD)";
+            char vm_name[PN_NAME_MAX];
+            const char *name =
+                img_dump_vm_channel_name(image, boot, p, id, vm_name, sizeof vm_name);
             fprintf(out, "  %s:%u %s -> %s:%u  %s", boot->pds[p].name, id,
-                    channel_name(&config, have_config, id), target, channel->target_id,
-                    sd_batch_policy_name(channel->policy));
+                    name != NULL ? name : channel_name(&config, have_config, id), target,
+                    channel->target_id, sd_batch_policy_name(channel->policy));
             if (channel->policy == PN_BATCH_COALESCE) {
                 fprintf(out, " (count %u, window %u us)", channel->coalesce_count,
                         channel->coalesce_window_us);
@@ -240,15 +254,21 @@ void img_print_image(FILE *out, const struct img_elf *image, const struct pn_boo
             boot->n_cores, plural(boot->n_cores),
             (boot->flags & PN_BOOT_END_WHEN_IDLE) ? "when every core is idle"
                                                   : "when the runner stops it");
+    char vms[64] = "";
+    if (boot->n_vms > 0) {
+        snprintf(vms, sizeof vms, ", %u VM%s, %u vCPU%s", boot->n_vms, plural(boot->n_vms),
+                 boot->n_vcpus, plural(boot->n_vcpus));
+    }
     fprintf(out,
-            "boot information at 0x%llx: %u PD%s, %u mapping%s, %u IRQ%s; kernel entry 0x%" PRIx64
+            "boot information at 0x%llx: %u PD%s, %u mapping%s, %u IRQ%s%s; kernel entry 0x%" PRIx64
             "; free for the kernel [0x%" PRIx64 ", 0x%" PRIx64 ") (%s)\n",
             PN_BOOTINFO_PA, boot->n_pds, plural(boot->n_pds), boot->n_mappings,
-            plural(boot->n_mappings), boot->n_irqs, plural(boot->n_irqs), image->entry,
+            plural(boot->n_mappings), boot->n_irqs, plural(boot->n_irqs), vms, image->entry,
             boot->free_start, boot->free_end, free_size);
     int width = widest_name(boot);
     print_pds(out, boot, width);
     print_mappings(out, image, boot, width);
     print_channels(out, image, boot);
     print_irqs(out, boot, width);
+    img_print_vms(out, image, boot, width);
 }

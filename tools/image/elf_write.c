@@ -1,7 +1,8 @@
 /*
  * Writing the image: one ELF64 executable whose PT_LOAD segments put the
- * kernel, the boot information and every PD's memory at their physical
- * addresses (p_paddr, which QEMU's ELF loader uses).
+ * kernel, the boot information, every component PD's memory and every
+ * guest's boot pieces at their physical addresses (p_paddr, which QEMU's
+ * ELF loader uses).
  *
  * Stacks and regions are zero memory, so the file holds almost nothing of
  * them: QEMU zero-fills a segment past p_filesz. But QEMU (7.2, checked by
@@ -71,6 +72,27 @@ static struct chunk memory_chunk(uint64_t pa, uint64_t memsz, uint32_t flags, co
                           .data = data};
 }
 
+/*
+ * A guest's boot pieces, each with file bytes (so QEMU loads them again on a
+ * reset): its device tree, its kernel (zero-filled up to image_size, which
+ * covers its bss), its initrd. The rest of its RAM is not in the image.
+ */
+static bool add_guest_chunks(const struct img_vm *vm, struct chunk_list *list)
+{
+    uint64_t kernel_memsz =
+        vm->header.image_size > vm->kernel_size ? vm->header.image_size : vm->kernel_size;
+    bool ok = add_chunk(list, memory_chunk(vm->dtb_pa, img_align_up(vm->dtb_size, IMG_PAGE_SIZE),
+                                           PF_R, vm->dtb, vm->dtb_size)) &&
+              add_chunk(list, memory_chunk(vm->kernel_pa, img_align_up(kernel_memsz, IMG_PAGE_SIZE),
+                                           PF_R | PF_W | PF_X, vm->kernel, vm->kernel_size));
+    if (ok && vm->initrd != NULL) {
+        ok = add_chunk(list,
+                       memory_chunk(vm->initrd_pa, img_align_up(vm->initrd_size, IMG_PAGE_SIZE),
+                                    PF_R, vm->initrd, vm->initrd_size));
+    }
+    return ok;
+}
+
 static bool collect_chunks(const struct img_plan *plan, const struct img_elf *kernel,
                            struct chunk_list *list)
 {
@@ -88,8 +110,14 @@ static bool collect_chunks(const struct img_plan *plan, const struct img_elf *ke
     }
     ok = ok && add_chunk(list, memory_chunk(PN_BOOTINFO_PA, sizeof plan->bootinfo, PF_R,
                                             &plan->bootinfo, sizeof plan->bootinfo));
+    for (uint32_t v = 0; ok && v < plan->n_vms; v++) {
+        ok = add_guest_chunks(&plan->vm[v], list);
+    }
     for (uint32_t p = 0; ok && p < plan->sys->n_pds; p++) {
         const struct img_pd *pd = &plan->pd[p];
+        if (plan->sys->pds[p].kind == SD_KIND_VM) {
+            continue;
+        }
         ok = add_chunk(list, memory_chunk(pd->config_pa, plan->config_size, PF_R, &plan->config[p],
                                           sizeof plan->config[p]));
         for (uint32_t s = 0; ok && s < pd->program.n_segments; s++) {

@@ -2,7 +2,8 @@
  * Planning an image: which PD sees what at which IPA, where everything goes
  * in physical memory, and the mappings that tie the two together. The boot
  * information and the configurations are filled from the plan by
- * bootinfo.c.
+ * bootinfo.c; what only VMs have is in vm_layout.c, guest_files.c and
+ * vm_boot.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -45,6 +46,14 @@ void img_plan_free(struct img_plan *plan)
     for (size_t i = 0; i < SD_MAX_PDS; i++) {
         img_elf_free(&plan->pd[i].program);
     }
+    for (size_t v = 0; v < PN_BOOT_MAX_VMS; v++) {
+        struct img_vm *vm = &plan->vm[v];
+        free(vm->kernel_path);
+        free(vm->kernel);
+        free(vm->initrd_path);
+        free(vm->initrd);
+        free(vm->dtb);
+    }
     free(plan);
 }
 
@@ -54,11 +63,22 @@ static uint64_t region_alignment(uint64_t size)
     return size >= IMG_BLOCK_SIZE ? IMG_BLOCK_SIZE : IMG_PAGE_SIZE;
 }
 
-static void describe_map(char *out, size_t size, const struct sd_system *sys, int pd, int map)
+void img_describe_map(char *out, size_t size, const struct sd_system *sys, int pd, int map)
 {
     const struct sd_map *m = &sys->pds[pd].maps[map];
-    snprintf(out, size, "PD \"%s\": map \"%s\" (region \"%s\")", sys->pds[pd].name, m->name,
+    snprintf(out, size, "%s \"%s\": map \"%s\" (region \"%s\")",
+             sys->pds[pd].kind == SD_KIND_VM ? "VM" : "PD", sys->pds[pd].name, m->name,
              sys->regions[m->region].name);
+}
+
+int img_vm_of_pd(const struct img_plan *plan, int pd)
+{
+    for (uint32_t v = 0; v < plan->n_vms; v++) {
+        if (plan->vm[v].pd == pd) {
+            return (int)v;
+        }
+    }
+    return -1;
 }
 
 /* The PD's maps at given addresses must lie in the window the packer leaves for regions. */
@@ -71,7 +91,7 @@ static bool check_given_ipas(const struct sd_system *sys, int pd, struct sd_erro
         }
         uint64_t end = map->vaddr + sys->regions[map->region].size;
         char what[160];
-        describe_map(what, sizeof what, sys, pd, (int)m);
+        img_describe_map(what, sizeof what, sys, pd, (int)m);
         if (map->vaddr < PN_PD_REGIONS_IPA) {
             return img_fail(err,
                             "%s: %s: vaddr 0x%" PRIx64
@@ -133,7 +153,7 @@ static bool assign_ipas(struct img_plan *plan, int pd, struct sd_error *err)
         }
         if (candidate > PN_PD_IPA_LIMIT || size > PN_PD_IPA_LIMIT - candidate) {
             char what[160], shown[32];
-            describe_map(what, sizeof what, sys, pd, (int)m);
+            img_describe_map(what, sizeof what, sys, pd, (int)m);
             sd_format_size(shown, sizeof shown, size);
             return img_fail(err,
                             "%s: %s: no room for %s between 0x%llx and 0x%llx beside the PD's "
@@ -206,6 +226,14 @@ static void layout_memory(struct img_plan *plan, struct allocator *memory)
     for (uint32_t p = 0; p < sys->n_pds; p++) {
         struct img_pd *pd = &plan->pd[p];
         const char *name = sys->pds[p].name;
+        int v = img_vm_of_pd(plan, (int)p);
+        if (v >= 0) {
+            /* Its RAM only: the guest's pieces go inside (img_vm_place). */
+            snprintf(what, sizeof what, "VM \"%s\" RAM", name);
+            plan->vm[v].ram_size = sys->pds[p].vm.memory;
+            plan->vm[v].ram_base = allocate(memory, plan->vm[v].ram_size, IMG_BLOCK_SIZE, what);
+            continue;
+        }
         snprintf(what, sizeof what, "PD \"%s\" configuration", name);
         pd->config_pa = allocate(memory, plan->config_size, IMG_PAGE_SIZE, what);
         for (uint32_t s = 0; s < pd->program.n_segments; s++) {
@@ -263,8 +291,8 @@ static uint32_t rights_of_segment(uint32_t flags)
            ((flags & PF_X) ? PN_RIGHT_EXECUTE : 0);
 }
 
-static bool add_mapping(struct img_plan *plan, const char *name, uint64_t ipa, uint64_t pa,
-                        uint64_t size, uint32_t rights, uint32_t attr, struct sd_error *err)
+bool img_add_mapping(struct img_plan *plan, const char *name, uint64_t ipa, uint64_t pa,
+                     uint64_t size, uint32_t rights, uint32_t attr, struct sd_error *err)
 {
     struct pn_bootinfo *boot = &plan->bootinfo;
     if (boot->n_mappings == PN_BOOT_MAX_MAPPINGS) {
@@ -284,20 +312,20 @@ static bool add_mappings(struct img_plan *plan, int p, struct sd_error *err)
     struct img_pd *pd = &plan->pd[p];
     struct pn_boot_pd *boot_pd = &plan->bootinfo.pds[p];
     boot_pd->first_mapping = plan->bootinfo.n_mappings;
-    if (!add_mapping(plan, "config", PN_PD_CONFIG_IPA, pd->config_pa, plan->config_size,
-                     PN_RIGHT_READ, PN_MAP_NORMAL, err)) {
+    if (!img_add_mapping(plan, "config", PN_PD_CONFIG_IPA, pd->config_pa, plan->config_size,
+                         PN_RIGHT_READ, PN_MAP_NORMAL, err)) {
         return false;
     }
     for (uint32_t s = 0; s < pd->program.n_segments; s++) {
         const struct img_segment *segment = &pd->program.segments[s];
-        if (!add_mapping(plan, "program", segment->vaddr, pd->segment_pa[s],
-                         img_align_up(segment->memsz, IMG_PAGE_SIZE),
-                         rights_of_segment(segment->flags), PN_MAP_NORMAL, err)) {
+        if (!img_add_mapping(plan, "program", segment->vaddr, pd->segment_pa[s],
+                             img_align_up(segment->memsz, IMG_PAGE_SIZE),
+                             rights_of_segment(segment->flags), PN_MAP_NORMAL, err)) {
             return false;
         }
     }
-    if (!add_mapping(plan, "stack", PN_PD_STACK_TOP - PN_PD_STACK_SIZE, pd->stack_pa,
-                     PN_PD_STACK_SIZE, PN_RIGHT_READ | PN_RIGHT_WRITE, PN_MAP_NORMAL, err)) {
+    if (!img_add_mapping(plan, "stack", PN_PD_STACK_TOP - PN_PD_STACK_SIZE, pd->stack_pa,
+                         PN_PD_STACK_SIZE, PN_RIGHT_READ | PN_RIGHT_WRITE, PN_MAP_NORMAL, err)) {
         return false;
     }
     for (uint32_t m = 0; m < desc->n_maps; m++) {
@@ -306,9 +334,9 @@ static bool add_mappings(struct img_plan *plan, int p, struct sd_error *err)
         if (map->rights == 0) {
             continue; /* known by physical address only: nothing to map */
         }
-        if (!add_mapping(plan, map->name, pd->map_ipa[m], pd->map_pa[m],
-                         plan->sys->regions[map->region].size, map->rights,
-                         map->cached ? PN_MAP_NORMAL : PN_MAP_DEVICE, err)) {
+        if (!img_add_mapping(plan, map->name, pd->map_ipa[m], pd->map_pa[m],
+                             plan->sys->regions[map->region].size, map->rights,
+                             map->cached ? PN_MAP_NORMAL : PN_MAP_DEVICE, err)) {
             return false;
         }
     }
@@ -320,12 +348,6 @@ static bool check_system(const struct img_plan *plan, struct sd_error *err)
 {
     const struct sd_system *sys = plan->sys;
     const struct sd_placement *placement = plan->placement;
-    for (uint32_t p = 0; p < sys->n_pds; p++) {
-        if (sys->pds[p].kind == SD_KIND_VM) {
-            return img_fail(err, "%s: PD \"%s\" is a VM: VMs are not supported by the packer yet",
-                            sys->source, sys->pds[p].name);
-        }
-    }
     if (placement->cores < 1 || placement->cores > PN_BOOT_MAX_CORES) {
         return img_fail(err, "%s: the placement needs %u cores; the kernel starts 1 to %d",
                         placement->source, placement->cores, PN_BOOT_MAX_CORES);
@@ -344,6 +366,9 @@ static bool check_system(const struct img_plan *plan, struct sd_error *err)
 static bool read_programs(struct img_plan *plan, const char *programs_dir, struct sd_error *err)
 {
     for (uint32_t p = 0; p < plan->sys->n_pds; p++) {
+        if (plan->sys->pds[p].kind == SD_KIND_VM) {
+            continue; /* a VM runs its guest kernel (img_vm_read_guests) */
+        }
         const char *program = plan->sys->pds[p].program;
         size_t len = strlen(programs_dir) + strlen(program) + 8;
         char *path = malloc(len);
@@ -369,15 +394,18 @@ bool img_plan_build(struct img_plan *plan, const struct sd_system *sys,
     plan->placement = placement;
     plan->memory = memory;
     plan->config_size = img_align_up(sizeof(struct pn_config), IMG_PAGE_SIZE);
-    if (!check_system(plan, err) || !check_phys_regions(plan, err)) {
+    if (!check_system(plan, err) || !check_phys_regions(plan, err) || !img_vm_check(plan, err)) {
         return false;
     }
     for (uint32_t p = 0; p < sys->n_pds; p++) {
+        if (sys->pds[p].kind == SD_KIND_VM) {
+            continue; /* a VM's maps are at their regions' PAs (img_vm_place) */
+        }
         if (!check_given_ipas(sys, (int)p, err) || !assign_ipas(plan, (int)p, err)) {
             return false;
         }
     }
-    if (!read_programs(plan, programs_dir, err)) {
+    if (!read_programs(plan, programs_dir, err) || !img_vm_read_guests(plan, err)) {
         return false;
     }
     struct allocator allocator = {.next = PN_PD_MEMORY_PA, .ram_end = PN_RAM_BASE + memory};
@@ -388,9 +416,10 @@ bool img_plan_build(struct img_plan *plan, const struct sd_system *sys,
     plan->bootinfo.free_start = img_align_up(allocator.next, IMG_BLOCK_SIZE);
     plan->bootinfo.free_end = PN_RAM_BASE + memory;
     for (uint32_t p = 0; p < sys->n_pds; p++) {
-        if (!add_mappings(plan, (int)p, err)) {
+        int v = img_vm_of_pd(plan, (int)p);
+        if (v >= 0 ? !img_vm_place(plan, v, err) : !add_mappings(plan, (int)p, err)) {
             return false;
         }
     }
-    return img_fill_boot(plan, err);
+    return img_fill_boot(plan, err) && img_vm_fill_boot(plan, err);
 }

@@ -17,28 +17,34 @@ enum {
 
 static const char usage_text[] =
     "usage: pinion-image --system SYSTEM.json [--placement PLACEMENT.json]\n"
-    "                    --kernel KERNEL.elf --programs DIR [--memory SIZE]\n"
-    "                    -o IMAGE.elf [--manifest MANIFEST.json]\n"
+    "                    --kernel KERNEL.elf --programs DIR [--guests DIR]\n"
+    "                    [--memory SIZE] -o IMAGE.elf [--manifest MANIFEST.json]\n"
+    "                    [--dtb-out DIR]\n"
     "       pinion-image --dump IMAGE.elf\n"
     "       pinion-image --help\n"
     "\n"
     "Packs a pinion system into one ELF image that QEMU boots with -kernel: the\n"
-    "kernel, its boot information, and every component's configuration, program,\n"
-    "stack and shared regions at fixed physical addresses (docs/image.md).\n"
+    "kernel, its boot information, every component's configuration, program,\n"
+    "stack and shared regions, and every VM's guest kernel, initrd and device\n"
+    "tree, at fixed physical addresses (docs/image.md, docs/guest-dtb.md).\n"
     "\n"
     "  --system FILE      the system description (docs/system-description.md)\n"
-    "  --placement FILE   where each PD runs and how channels are batched\n"
+    "  --placement FILE   where each PD and vCPU runs and how channels are batched\n"
     "                     (docs/placement-format.md); without it, each PD runs on\n"
     "                     the core its description gives, else core 0\n"
     "  --kernel FILE      the pinion kernel, linked at 0x40200000\n"
     "  --programs DIR     where component programs are: DIR/<program>.elf\n"
+    "  --guests DIR       where a VM's relative \"kernel\" and \"initrd\" paths are\n"
+    "                     found (default: the system description's directory)\n"
     "  --memory SIZE      RAM of the machine, as given to QEMU's -m (default 1GiB;\n"
     "                     4096, 0x1000, 64KiB, 512MiB, 2GiB)\n"
     "  -o, --output FILE  the image to write\n"
     "  --manifest FILE    also write what experiment scripts need as JSON: PDs,\n"
-    "                     cores, memory, mappings, channels and their batching\n"
-    "  --dump IMAGE       print the boot information inside IMAGE: PDs, cores,\n"
-    "                     mappings, channels, IRQs\n"
+    "                     VMs, cores, memory, mappings, channels and their batching\n"
+    "  --dtb-out DIR      also write each VM's device tree as DIR/<vm>.dtb (an\n"
+    "                     existing directory; dtc -I dtb decompiles them)\n"
+    "  --dump IMAGE       print the boot information inside IMAGE: PDs, VMs,\n"
+    "                     vCPUs, cores, mappings, channels, IRQs\n"
     "\n"
     "Outputs appear whole or not at all: on an error no output is written and\n"
     "existing files are left as they were.\n"
@@ -107,9 +113,11 @@ static int parse_arguments(int argc, char **argv, struct arguments *args)
         {"--placement", NULL, &args->options.placement_path},
         {"--kernel", NULL, &args->options.kernel_path},
         {"--programs", NULL, &args->options.programs_dir},
+        {"--guests", NULL, &args->options.guests_dir},
         {"--memory", NULL, &args->memory_text},
         {"--output", "-o", &args->options.output_path},
         {"--manifest", NULL, &args->options.manifest_path},
+        {"--dtb-out", NULL, &args->options.dtb_out_dir},
         {"--dump", NULL, &args->dump_path},
     };
     for (int i = 1; i < argc; i++) {
@@ -202,7 +210,8 @@ int main(int argc, char **argv)
     if (args.dump_path != NULL) {
         const struct img_options *o = &args.options;
         if (o->system_path || o->placement_path || o->kernel_path || o->programs_dir ||
-            o->output_path || o->manifest_path || args.memory_text) {
+            o->output_path || o->manifest_path || o->guests_dir || o->dtb_out_dir ||
+            args.memory_text) {
             return usage_error("--dump takes no other options");
         }
         status = dump(args.dump_path);

@@ -1,7 +1,8 @@
 /*
  * The manifest: what experiment scripts need to know about an image without
  * parsing it (which PD runs where, where its memory and counters are, how
- * channels are batched), as JSON. Addresses and sizes are JSON integers;
+ * channels are batched, where each VM's guest is and how its channels
+ * appear to it), as JSON. Addresses and sizes are JSON integers;
  * they stay below 2^48, so they fit.
  */
 #include "image_internal.h"
@@ -34,15 +35,17 @@ static json_t *pds_json(const struct img_plan *plan)
     json_t *pds = json_array();
     for (uint32_t p = 0; p < sys->n_pds; p++) {
         const struct pn_boot_pd *boot_pd = &plan->bootinfo.pds[p];
+        /* A VM runs no program: its guest is in "vms". */
+        json_t *program =
+            sys->pds[p].kind == SD_KIND_VM ? json_null() : json_string(sys->pds[p].program);
         json_array_append_new(
-            pds,
-            json_pack("{s:s, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:o}", "name",
-                      sys->pds[p].name, "owner", (json_int_t)boot_pd->owner, "core",
-                      (json_int_t)boot_pd->core, "priority", (json_int_t)boot_pd->priority,
-                      "program", sys->pds[p].program, "polling",
-                      (boot_pd->flags & PN_PD_POLLING) != 0, "entry", (json_int_t)boot_pd->entry,
-                      "stack_top", (json_int_t)boot_pd->stack_top, "counters_pa",
-                      (json_int_t)boot_pd->counters_pa, "mappings", mappings_json(plan, p)));
+            pds, json_pack("{s:s, s:I, s:I, s:I, s:o, s:b, s:I, s:I, s:I, s:o}", "name",
+                           sys->pds[p].name, "owner", (json_int_t)boot_pd->owner, "core",
+                           (json_int_t)boot_pd->core, "priority", (json_int_t)boot_pd->priority,
+                           "program", program, "polling", (boot_pd->flags & PN_PD_POLLING) != 0,
+                           "entry", (json_int_t)boot_pd->entry, "stack_top",
+                           (json_int_t)boot_pd->stack_top, "counters_pa",
+                           (json_int_t)boot_pd->counters_pa, "mappings", mappings_json(plan, p)));
     }
     return pds;
 }
@@ -107,18 +110,108 @@ static json_t *devices_json(const struct img_plan *plan)
     return devices;
 }
 
+static json_t *vcpus_json(const struct img_plan *plan, const struct pn_boot_vm *boot_vm)
+{
+    json_t *vcpus = json_array();
+    for (uint32_t k = 0; k < boot_vm->n_vcpus; k++) {
+        const struct pn_boot_vcpu *vcpu = &plan->bootinfo.vcpus[boot_vm->first_vcpu + k];
+        json_array_append_new(vcpus,
+                              json_pack("{s:I, s:I, s:I}", "index", (json_int_t)vcpu->index, "core",
+                                        (json_int_t)vcpu->core, "owner", (json_int_t)vcpu->owner));
+    }
+    return vcpus;
+}
+
+static json_t *vm_devices_json(const struct img_plan *plan, const struct sd_pd *pd)
+{
+    const struct sd_system *sys = plan->sys;
+    json_t *devices = json_array();
+    for (uint32_t d = 0; d < pd->vm.n_devices; d++) {
+        const struct sd_device *device = &sys->devices[sd_find_device(sys, pd->vm.devices[d])];
+        json_array_append_new(devices, json_pack("{s:s, s:I, s:I}", "name", device->name, "mmio",
+                                                 (json_int_t)sd_device_mmio(device), "intid",
+                                                 (json_int_t)sd_device_intid(device)));
+    }
+    return devices;
+}
+
+/* Each channel as the guest sees it: a UIO device with its doorbell, interrupt and regions. */
+static json_t *vm_channels_json(const struct img_plan *plan, const struct img_vm *vm,
+                                const struct img_dtb_spec *spec)
+{
+    const struct sd_system *sys = plan->sys;
+    json_t *channels = json_array();
+    for (uint32_t u = 0; u < spec->n_uio; u++) {
+        const struct img_dtb_uio *uio = &spec->uio[u];
+        int end;
+        int c = sd_channel_of(sys, vm->pd, uio->id, &end);
+        const struct sd_channel_end *peer = &sys->channels[c].ends[1 - end];
+        json_t *regions = json_array();
+        for (uint32_t r = 0; r < uio->n_regions; r++) {
+            json_array_append_new(regions,
+                                  json_pack("{s:s, s:I, s:I}", "name", uio->regions[r].name, "base",
+                                            (json_int_t)uio->regions[r].base, "size",
+                                            (json_int_t)uio->regions[r].size));
+        }
+        json_array_append_new(
+            channels,
+            json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:o}", "name", uio->name, "id",
+                      (json_int_t)uio->id, "peer", sys->pds[peer->pd].name, "peer_id",
+                      (json_int_t)peer->id, "doorbell",
+                      (json_int_t)(PN_GUEST_DOORBELL_BASE + uio->id * PN_GUEST_DOORBELL_SIZE),
+                      "intid", (json_int_t)(PN_GUEST_CHANNEL_INTID + uio->id), "regions", regions));
+    }
+    return channels;
+}
+
+static json_t *vm_json(const struct img_plan *plan, uint32_t v, struct img_dtb_spec *spec)
+{
+    const struct img_vm *vm = &plan->vm[v];
+    const struct sd_pd *pd = &plan->sys->pds[vm->pd];
+    const struct pn_boot_vm *boot_vm = &plan->bootinfo.vms[v];
+    char bootargs[IMG_GUEST_BOOTARGS_MAX];
+    img_guest_bootargs(bootargs, sizeof bootargs, pd->vm.bootargs);
+    img_vm_dtb_spec(plan, (int)v, spec);
+    json_t *initrd = vm->initrd_path != NULL ? json_string(vm->initrd_path) : json_null();
+    return json_pack("{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o}",
+                     "name", pd->name, "pd", (json_int_t)vm->pd, "kernel", vm->kernel_path,
+                     "initrd", initrd, "ram_base", (json_int_t)vm->ram_base, "ram_size",
+                     (json_int_t)vm->ram_size, "entry", (json_int_t)boot_vm->entry, "dtb",
+                     (json_int_t)boot_vm->dtb, "dtb_size", (json_int_t)vm->dtb_size, "initrd_start",
+                     (json_int_t)vm->initrd_pa, "initrd_end",
+                     (json_int_t)(vm->initrd_pa + vm->initrd_size), "bootargs", bootargs, "vcpus",
+                     vcpus_json(plan, boot_vm), "devices", vm_devices_json(plan, pd), "channels",
+                     vm_channels_json(plan, vm, spec));
+}
+
+static json_t *vms_json(const struct img_plan *plan)
+{
+    json_t *vms = json_array();
+    struct img_dtb_spec *spec = malloc(sizeof *spec);
+    if (spec == NULL) {
+        json_decref(vms);
+        return NULL;
+    }
+    for (uint32_t v = 0; v < plan->n_vms; v++) {
+        json_array_append_new(vms, vm_json(plan, v, spec));
+    }
+    free(spec);
+    return vms;
+}
+
 char *img_manifest_text(const struct img_plan *plan, const struct img_options *options)
 {
     const struct pn_bootinfo *boot = &plan->bootinfo;
     json_t *placement =
         options->placement_path != NULL ? json_string(options->placement_path) : json_null();
     json_t *root = json_pack(
-        "{s:s, s:s, s:s, s:o, s:I, s:I, s:b, s:I, s:I, s:o, s:o, s:o, s:o}", "system",
+        "{s:s, s:s, s:s, s:o, s:I, s:I, s:b, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "system",
         plan->sys->name, "image", options->output_path, "kernel", options->kernel_path, "placement",
         placement, "cores", (json_int_t)boot->n_cores, "memory", (json_int_t)plan->memory,
         "end_when_idle", (boot->flags & PN_BOOT_END_WHEN_IDLE) != 0, "free_start",
         (json_int_t)boot->free_start, "free_end", (json_int_t)boot->free_end, "pds", pds_json(plan),
-        "channels", channels_json(plan), "irqs", irqs_json(plan), "devices", devices_json(plan));
+        "channels", channels_json(plan), "irqs", irqs_json(plan), "devices", devices_json(plan),
+        "vms", vms_json(plan));
     if (root == NULL) {
         return NULL;
     }

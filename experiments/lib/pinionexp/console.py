@@ -5,6 +5,7 @@ import re
 
 FAULT = re.compile(r'^pinion: PD "([^"]+)" faulted on core (\d+): (.*)$')
 ENDED = re.compile(r"^pinion: run ended: (.*)$")
+VM_STOPPED = re.compile(r'^pinion: VM "([^"]+)" stopped: (.*)$')
 
 
 class ConsoleReport:
@@ -13,6 +14,8 @@ class ConsoleReport:
         self.pds = {}  # name -> {"owner", "core", "state", "counters"}
         self.faults = []  # {"pd", "core", "what"}
         self.ended = None  # why the run ended, or None
+        self.vms = {}  # name -> the kernel's pinion-vm record: vCPUs, exits per phase, MMIO
+        self.vm_stops = {}  # name -> why the VM stopped
         self.malformed = []
 
     @classmethod
@@ -33,6 +36,14 @@ class ConsoleReport:
                     report.pds[record.pop("pd")] = record
                 except (ValueError, KeyError) as err:
                     report.malformed.append(f"{line!r}: {err}")
+            elif line.startswith("pinion-vm "):
+                try:
+                    record = json.loads(line[len("pinion-vm "):])
+                    report.vms[record.pop("vm")] = record
+                except (ValueError, KeyError) as err:
+                    report.malformed.append(f"{line!r}: {err}")
+            elif (m := VM_STOPPED.match(line)):
+                report.vm_stops.setdefault(m.group(1), m.group(2))
             elif (m := FAULT.match(line)):
                 report.faults.append({"pd": m.group(1), "core": int(m.group(2)), "what": m.group(3)})
             elif (m := ENDED.match(line)):

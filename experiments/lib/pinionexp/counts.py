@@ -4,7 +4,8 @@ import json
 
 
 class Counts:
-    """Retired instructions by (phase, core, owner, mode), mode 'kernel' or 'user'."""
+    """Retired instructions by (phase, core, owner, mode): mode 'kernel' (pinion's),
+    'user' (native PDs, a guest's user space) or 'guest_kernel' (a guest's kernel)."""
 
     def __init__(self, doc):
         self.mode = doc.get("mode")
@@ -17,7 +18,8 @@ class Counts:
             for phase in vcpu["phases"]:
                 for owner in phase["owners"]:
                     self.cells[(phase["phase"], core, owner["owner"])] = {
-                        "kernel": owner["kernel"], "user": owner["user"]}
+                        "kernel": owner["kernel"], "user": owner["user"],
+                        "guest_kernel": owner.get("guest_kernel", 0)}
 
     @classmethod
     def load(cls, path):
@@ -29,10 +31,12 @@ class Counts:
 
     def select(self, phase=None, core=None, owner=None):
         """Sums kernel and user instructions over the cells that match."""
-        kernel = user = 0
+        kernel = user = guest_kernel = 0
         for (p, c, o), cell in self.cells.items():
             if (phase is None or p == phase) and (core is None or c == core) and \
                     (owner is None or o == owner):
                 kernel += cell["kernel"]
                 user += cell["user"]
-        return {"kernel": kernel, "user": user, "total": kernel + user}
+                guest_kernel += cell["guest_kernel"]
+        return {"kernel": kernel, "user": user, "guest_kernel": guest_kernel,
+                "total": kernel + user + guest_kernel}

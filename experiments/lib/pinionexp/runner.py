@@ -29,6 +29,7 @@ class Tools:
         self.image = self.build / "tools/image/pinion-image"
         self.kernel = self.build / "target/kernel/pinion-kernel.elf"
         self.programs = self.build / "target/programs"
+        self.guests = self.build / "guests"  # guest kernels and initramfs images (driver-vms/)
         self.plugin = self.build / "experiments/plugin/pinion-count.so"
         self.loadgen = self.build / "experiments/loadgen/pinion-loadgen"
 
@@ -56,7 +57,7 @@ def pack(tools, system, placement, out_dir, memory="1GiB"):
     manifest = out_dir / "manifest.json"
     cmd = [str(tools.image), "--system", str(system), "--kernel", str(tools.kernel),
            "--programs", str(tools.programs), "--memory", memory,
-           "-o", str(image), "--manifest", str(manifest)]
+           "--guests", str(tools.guests), "-o", str(image), "--manifest", str(manifest)]
     if placement:
         cmd += ["--placement", str(placement)]
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

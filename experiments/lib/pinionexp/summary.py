@@ -11,7 +11,8 @@ def _instructions(counts, **where):
 
 def build(manifest, report, counts, extra):
     """Joins what the kernel printed with the plugin's counts, by PD owner id."""
-    pds_by_owner = {pd["owner"]: pd for pd in manifest["pds"]}
+    # A VM's own PD runs nothing (its vCPUs do, reported under "vms").
+    pds_by_owner = {pd["owner"]: pd for pd in manifest["pds"] if pd.get("program", "") is not None}
     n_cores = manifest["cores"]
     phases = sorted({p for (_, p) in report.core_events} | set(counts.phases() if counts else []))
 
@@ -31,10 +32,22 @@ def build(manifest, report, counts, extra):
             else:
                 entry["events"] = report.core_events.get((core, phase), {})
             cores.append(entry)
+        vms = {}
+        for name, vm in report.vms.items():
+            vcpus = [{"vcpu": v["vcpu"], "core": v["core"],
+                      "instructions": _instructions(counts, phase=phase, owner=v["owner"])}
+                     for v in vm["vcpus"]]
+            exits = {}
+            for entry in vm.get("phases", []):
+                if phase is None or entry["phase"] == phase:
+                    for reason, n in entry["exits"].items():
+                        exits[reason] = exits.get(reason, 0) + n
+                    exits["virqs"] = exits.get("virqs", 0) + entry["virqs"]
+            vms[name] = {"vcpus": vcpus, "exits": exits}
         kernel = None
         if counts:
             kernel = sum(counts.select(phase=phase, core=c)["kernel"] for c in range(n_cores))
-        return {"pds": pds, "cores": cores, "kernel_instructions": kernel,
+        return {"pds": pds, "vms": vms, "cores": cores, "kernel_instructions": kernel,
                 "events": _sum_events(report, phase=phase)}
 
     summary = {
@@ -47,6 +60,10 @@ def build(manifest, report, counts, extra):
         "pd_states": {name: pd.get("state") for name, pd in report.pds.items()},
         "pd_counters": {name: pd.get("counters", {}) for name, pd in report.pds.items()},
         "owners": {str(owner): pd["name"] for owner, pd in pds_by_owner.items()},
+        "vm_states": {name: {"stopped": vm["stopped"], "why": report.vm_stops.get(name),
+                             "vcpus": [v["state"] for v in vm["vcpus"]],
+                             "ram_bytes": vm["ram_bytes"], "mmio": vm.get("mmio", {})}
+                      for name, vm in report.vms.items()},
     }
     summary.update(extra)
     summary["total"] = section(None)
@@ -63,10 +80,16 @@ def per_io(summary, ios, phase):
     def div(d):
         return {k: round(v / ios, 2) for k, v in d.items()} if d else d
 
+    vms = {name: {"vcpus": [{"vcpu": v["vcpu"], "core": v["core"],
+                             "instructions": div(v["instructions"])} for v in vm["vcpus"]],
+                  "exits": div(vm["exits"])}
+           for name, vm in section.get("vms", {}).items()}
+
     return {
         "ios": ios,
         "phase": phase,
         "pds": {name: div(pd["instructions"]) for name, pd in section["pds"].items()},
+        "vms": vms,
         "cores": [{"core": c["core"], "instructions": div(c["instructions"]),
                    "kernel_idle": div(c["kernel_idle"]), "events": div(c["events"])}
                   for c in section["cores"]],

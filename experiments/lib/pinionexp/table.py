@@ -46,6 +46,18 @@ def render_per_io(summary, unit="packet"):
         core = summary["total"]["pds"][name]["core"]
         lines.append(f"{name:<22}{core:>5}{ins['user']:>12,.0f}{ins['kernel']:>15,.0f}"
                      f"{ins['total']:>10,.0f}")
+    for name, vm in per.get("vms", {}).items():
+        lines.append("")
+        lines.append(f"{'vCPU':<22}{'core':>5}{'guest kernel':>14}{'guest user':>12}"
+                     f"{'kernel for it':>15}{'total':>10}")
+        for vcpu in vm["vcpus"]:
+            ins = vcpu["instructions"]
+            lines.append(f"{name + '/' + str(vcpu['vcpu']):<22}{vcpu['core']:>5}"
+                         f"{ins['guest_kernel']:>14,.0f}{ins['user']:>12,.0f}"
+                         f"{ins['kernel']:>15,.0f}{ins['total']:>10,.0f}")
+        exits = ", ".join(f"{k} {v:.2f}" for k, v in sorted(vm["exits"].items()) if v and k != "virqs")
+        lines.append(f"{name}: per {unit}, virtual interrupts {vm['exits'].get('virqs', 0):.2f}; "
+                     f"exits: {exits or 'none'}")
     lines.append("")
     lines.append(f"{'core':<6}{'all':>10}{'idle kernel':>13}{'notify same':>13}"
                  f"{'notify cross':>14}{'SGIs':>8}{'IRQs':>8}{'wake-ups':>10}")

@@ -29,13 +29,17 @@
 #define PN_BOOTINFO_MAX     0x00200000ull
 #define PN_PD_MEMORY_PA     0x40800000ull
 #define PN_BOOTINFO_MAGIC   0x31544f4f424e5950ull /* "PNBOOT1" */
-#define PN_BOOTINFO_VERSION 1u
+#define PN_BOOTINFO_VERSION 2u
 
 #define PN_BOOT_MAX_PDS      64
 #define PN_BOOT_MAX_MAPPINGS 1024
 #define PN_BOOT_MAX_IRQS     128
 #define PN_BOOT_MAX_CORES    8
+#define PN_BOOT_MAX_VMS      4
+#define PN_BOOT_MAX_VCPUS    16 /* over all VMs */
+#define PN_BOOT_VM_MAX_IRQS  8  /* passed-through device interrupts per VM */
 #define PN_BOOT_NO_PD        0xffffu
+#define PN_OWNER_VCPU_BASE   128 /* accounting owner of vCPU i: 128 + i */
 
 /* How a cross-core notification on a channel reaches the other core. */
 enum pn_batch_policy {
@@ -51,6 +55,7 @@ enum pn_map_attr {
 
 enum pn_boot_pd_flags {
     PN_PD_POLLING = 1u << 0, /* alone on its core, which polls instead of sleeping */
+    PN_PD_VM = 1u << 1,      /* a virtual machine: its vCPUs are in vms[], its memory in mappings */
 };
 
 enum pn_boot_flags {
@@ -96,6 +101,33 @@ struct pn_boot_pd {
     struct pn_boot_channel channels[PN_CONFIG_MAX_CHANNELS];
 };
 
+/*
+ * A virtual machine. Its PD entry (pds[pd]) holds its name, priority,
+ * stage-2 mappings (guest RAM, passed-through device pages, shared
+ * regions: all at IPA = PA, see guest_layout.h) and channels; here is what
+ * only a VM has. A channel id i of a VM is, to the guest, a doorbell page
+ * (writing to it notifies the peer) and a virtual interrupt (a
+ * notification from the peer), both at fixed places (guest_layout.h).
+ */
+struct pn_boot_vm {
+    uint32_t pd;      /* index into pds */
+    uint32_t n_vcpus; /* 1..8; vCPUs first_vcpu.. in vcpus[] */
+    uint32_t first_vcpu;
+    uint32_t n_irqs;                    /* passed-through device interrupts */
+    uint32_t irqs[PN_BOOT_VM_MAX_IRQS]; /* physical INTIDs, the same INTID in the guest */
+    uint64_t entry;                     /* IPA where vCPU 0 starts (the guest kernel), at EL1 */
+    uint64_t dtb;                       /* IPA of its device tree: x0 at entry */
+    uint64_t ram_base;                  /* IPA (= PA) and size of its RAM */
+    uint64_t ram_size;
+};
+
+struct pn_boot_vcpu {
+    uint32_t vm;    /* index into vms */
+    uint32_t index; /* within the VM: 0 starts at entry, others by PSCI CPU_ON */
+    uint32_t core;
+    uint32_t owner; /* accounting id: PN_OWNER_VCPU_BASE + its index in vcpus[] */
+};
+
 struct pn_bootinfo {
     uint64_t magic;
     uint32_t version;
@@ -106,12 +138,16 @@ struct pn_bootinfo {
     uint32_t n_pds;
     uint32_t n_mappings;
     uint32_t n_irqs;
+    uint32_t n_vms;
+    uint32_t n_vcpus;
     uint32_t reserved;
     uint64_t free_start; /* physical memory left for the kernel's tables */
     uint64_t free_end;
     struct pn_boot_pd pds[PN_BOOT_MAX_PDS];
     struct pn_boot_mapping mappings[PN_BOOT_MAX_MAPPINGS];
     struct pn_boot_irq irqs[PN_BOOT_MAX_IRQS];
+    struct pn_boot_vm vms[PN_BOOT_MAX_VMS];
+    struct pn_boot_vcpu vcpus[PN_BOOT_MAX_VCPUS];
 };
 
 _Static_assert(sizeof(struct pn_bootinfo) <= PN_BOOTINFO_MAX, "boot information outgrew its area");

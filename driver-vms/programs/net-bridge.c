@@ -1,0 +1,372 @@
+/*
+ * net-bridge: inside a Linux driver VM, bridges the network interface that
+ * Linux's own driver owns to pinion's network queues (see net_bridge_core.h
+ * and --help). This file holds the system calls: the packet socket, the UIO
+ * devices' maps, doorbells and interrupts, signals, and the event loop.
+ */
+#define _DEFAULT_SOURCE /* struct ifreq, IFF_UP */
+
+#include "net_bridge_core.h"
+#include "uio_maps.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* One UIO device: its fd and its maps in our address space. */
+struct uio_handle {
+    struct uio_map_device dev;
+    int fd;
+    unsigned char *maps[UIO_MAPS_MAX]; /* the region's first byte (page start + offset) */
+    volatile uint32_t *doorbell;
+};
+
+struct bridge_io_ctx {
+    int sock;
+    struct uio_handle *rx, *tx;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int signo)
+{
+    stop_signal = signo;
+}
+
+static void print_counts(const struct net_bridge_counts *counts)
+{
+    char json[1024];
+    net_bridge_counts_json(counts, json, sizeof json);
+    printf("net-bridge: %s\n", json);
+    fflush(stdout);
+}
+
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("net-bridge: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Finds the UIO device `name`: map0 the doorbell, map1 the queue pair, map2 the first data. */
+static bool find_uio(const char *sysfs_root, const char *name, struct uio_handle *h)
+{
+    char err[NET_BRIDGE_ERROR_MAX];
+    if (!uio_maps_find(sysfs_root, name, 3, &h->dev, err, sizeof err)) {
+        fail("%s", err);
+        return false;
+    }
+    return true;
+}
+
+/* Opens a device find_uio found and maps its maps; regions from map2 on read-only if asked. */
+static bool open_uio(const char *name, bool data_read_only, struct uio_handle *h)
+{
+    char path[32];
+    snprintf(path, sizeof path, "/dev/uio%u", h->dev.index);
+    h->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (h->fd < 0) {
+        fail("cannot open %s (\"%s\"): %s", path, name, strerror(errno));
+        return false;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    for (unsigned m = 0; m < h->dev.n_maps; m++) {
+        const struct uio_map_info *map = &h->dev.maps[m];
+        int prot = data_read_only && m >= 2 ? PROT_READ : PROT_READ | PROT_WRITE;
+        /* UIO picks the map by the page index of the offset; at most sysfs size bytes. */
+        void *base = mmap(NULL, (size_t)map->map_bytes, prot, MAP_SHARED, h->fd, (off_t)m * page);
+        if (base == MAP_FAILED) {
+            fail("cannot map map%u (%llu bytes) of %s (\"%s\"): %s", m,
+                 (unsigned long long)map->map_bytes, path, name, strerror(errno));
+            return false;
+        }
+        h->maps[m] = (unsigned char *)base + map->offset;
+    }
+    h->doorbell = (volatile uint32_t *)h->maps[0];
+    return true;
+}
+
+static struct net_bridge_region region_of(const struct uio_handle *h, unsigned m)
+{
+    return (struct net_bridge_region){
+        .base = h->maps[m], .phys = h->dev.maps[m].phys, .bytes = h->dev.maps[m].bytes};
+}
+
+static long socket_receive(void *ctx, unsigned char *buf, size_t capacity)
+{
+    int sock = ((struct bridge_io_ctx *)ctx)->sock;
+    for (;;) {
+        struct sockaddr_ll from;
+        socklen_t from_len = sizeof from;
+        /* MSG_TRUNC: the whole length comes back, so a frame cut short is told apart. */
+        ssize_t n = recvfrom(sock, buf, capacity, MSG_DONTWAIT | MSG_TRUNC,
+                             (struct sockaddr *)&from, &from_len);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                return 0;
+            }
+            return -errno;
+        }
+        /* Our own transmissions, where PACKET_IGNORE_OUTGOING is missing. */
+        if (from.sll_pkttype == PACKET_OUTGOING) {
+            continue;
+        }
+        return (long)n;
+    }
+}
+
+static int socket_send(void *ctx, const unsigned char *frame, size_t len)
+{
+    int sock = ((struct bridge_io_ctx *)ctx)->sock;
+    ssize_t n;
+    do {
+        n = send(sock, frame, len, 0);
+    } while (n < 0 && errno == EINTR && !stop_signal);
+    return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
+static void ring(void *ctx, enum net_bridge_side side, uint32_t value)
+{
+    struct bridge_io_ctx *io = ctx;
+    struct uio_handle *h = side == NET_BRIDGE_RX ? io->rx : io->tx;
+    /*
+     * The ring indices the peer will read were published before; keep the
+     * doorbell's store (to Device memory, trapped by pinion's kernel) after them.
+     */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    *h->doorbell = value;
+}
+
+/* A packet socket bound to the interface, which it makes promiscuous and up. */
+static int open_packet_socket(const char *interface, uint32_t capacity, uint32_t buffer_size)
+{
+    int sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (sock < 0) {
+        fail("cannot open a packet socket: %s (is CONFIG_PACKET set?)", strerror(errno));
+        return -1;
+    }
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", interface);
+    if (ioctl(sock, SIOCGIFINDEX, &ifr) < 0) {
+        fail("no network interface \"%s\": %s", interface, strerror(errno));
+        goto fail;
+    }
+    int ifindex = ifr.ifr_ifindex;
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
+        fail("cannot read the flags of \"%s\": %s", interface, strerror(errno));
+        goto fail;
+    }
+    if (!(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
+            fail("cannot bring \"%s\" up: %s", interface, strerror(errno));
+            goto fail;
+        }
+    }
+    struct sockaddr_ll addr = {
+        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
+    if (bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        fail("cannot bind the packet socket to \"%s\": %s", interface, strerror(errno));
+        goto fail;
+    }
+    /* The clients have MACs of their own, not the device's. */
+    struct packet_mreq promisc = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC};
+    if (setsockopt(sock, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promisc, sizeof promisc) < 0) {
+        fail("cannot make \"%s\" promiscuous: %s", interface, strerror(errno));
+        goto fail;
+    }
+    /*
+     * Frames must reach the queues as they came off the wire: generic
+     * receive offload would hand the socket merged TCP segments longer
+     * than a buffer. Not fatal: UDP, the echo's traffic, is not merged.
+     */
+    struct ethtool_value gro_off = {.cmd = ETHTOOL_SGRO, .data = 0};
+    ifr.ifr_data = (char *)&gro_off;
+    if (ioctl(sock, SIOCETHTOOL, &ifr) < 0) {
+        fprintf(stderr, "net-bridge: warning: cannot turn off GRO on \"%s\": %s\n", interface,
+                strerror(errno));
+    }
+    int one = 1;
+    /* Not fatal: socket_receive skips outgoing frames itself. */
+    (void)setsockopt(sock, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+    /*
+     * Room for as many frames as the queues hold, so a burst waits in the
+     * socket rather than being dropped by Linux (FORCE: beyond rmem_max, as root).
+     */
+    uint64_t want = (uint64_t)capacity * (buffer_size + 512);
+    int rcvbuf = want > INT_MAX / 2 ? INT_MAX / 2 : (int)want;
+    if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+        (void)setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+    return sock;
+fail:
+    close(sock);
+    return -1;
+}
+
+/*
+ * Takes one interrupt of a UIO device and unmasks it again: false on a
+ * failure. The queues are serviced only after this, so work the peer
+ * queued while the interrupt was masked is found then, even if the
+ * notification that came with it was not kept pending.
+ */
+static bool take_interrupt(struct uio_handle *h, uint64_t *count)
+{
+    uint32_t events;
+    ssize_t n = read(h->fd, &events, sizeof events);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return true;
+    }
+    if (n != (ssize_t)sizeof events) {
+        fail("reading the interrupt of /dev/uio%u: %s", h->dev.index,
+             n < 0 ? strerror(errno) : "short read");
+        return false;
+    }
+    ++*count;
+    int32_t on = 1;
+    if (write(h->fd, &on, sizeof on) != (ssize_t)sizeof on) {
+        fail("unmasking the interrupt of /dev/uio%u: %s", h->dev.index, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static int run(struct net_bridge *b, const struct net_bridge_io *io, struct bridge_io_ctx *ctx,
+               int poll_ms, uint64_t report_every)
+{
+    uint64_t next_report = report_every;
+    struct uio_handle *uio[2] = {ctx->rx, ctx->tx};
+    uint64_t *irqs[2] = {&b->counts.rx_irqs, &b->counts.tx_irqs};
+    for (int i = 0; i < 2; i++) {
+        int32_t on = 1;
+        if (write(uio[i]->fd, &on, sizeof on) != (ssize_t)sizeof on) {
+            fail("cannot unmask the interrupt of /dev/uio%u: %s", uio[i]->dev.index,
+                 strerror(errno));
+            return 1;
+        }
+    }
+    while (!stop_signal) {
+        enum net_bridge_step step = net_bridge_service(b, io);
+        if (step == NET_BRIDGE_DIE) {
+            printf("net-bridge: dying after %llu frames received (--die-after)\n",
+                   (unsigned long long)b->counts.rx_frames);
+            return NET_BRIDGE_DIE_STATUS;
+        }
+        if (report_every && b->counts.rx_frames + b->counts.tx_frames >= next_report) {
+            print_counts(&b->counts);
+            next_report = b->counts.rx_frames + b->counts.tx_frames + report_every;
+        }
+        int timeout = poll_ms;
+        if (step == NET_BRIDGE_MORE) {
+            timeout = 0;
+        } else if (step == NET_BRIDGE_STALLED && (timeout < 0 || timeout > 1)) {
+            timeout = 1;
+        }
+        struct pollfd fds[3] = {
+            {.fd = ctx->sock, .events = POLLIN},
+            {.fd = uio[0]->fd, .events = POLLIN},
+            {.fd = uio[1]->fd, .events = POLLIN},
+        };
+        int ready = poll(fds, 3, timeout);
+        if (ready < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("poll: %s", strerror(errno));
+            return 1;
+        }
+        /*
+         * A socket error (ENETDOWN while the interface is down) is not fatal:
+         * the next receive takes it off the socket and counts it.
+         */
+        if (fds[0].revents & POLLNVAL) {
+            fail("the packet socket is gone");
+            return 1;
+        }
+        for (int i = 0; i < 2; i++) {
+            if ((fds[1 + i].revents & POLLIN) && !take_interrupt(uio[i], irqs[i])) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct net_bridge_options opts;
+    char err[NET_BRIDGE_ERROR_MAX];
+    switch (net_bridge_parse_args(argc, argv, &opts, err, sizeof err)) {
+    case NET_BRIDGE_PARSE_HELP:
+        fputs(net_bridge_usage, stdout);
+        return 0;
+    case NET_BRIDGE_PARSE_ERROR:
+        fprintf(stderr, "net-bridge: %s\nTry 'net-bridge --help'.\n", err);
+        return 2;
+    case NET_BRIDGE_PARSE_OK:
+        break;
+    }
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: poll() returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    static struct uio_handle rx_uio, tx_uio;
+    /* Both looked up before either is opened, so a missing one is named first. */
+    if (!find_uio(opts.sysfs_root, opts.rx_name, &rx_uio) ||
+        !find_uio(opts.sysfs_root, opts.tx_name, &tx_uio) ||
+        !open_uio(opts.rx_name, false, &rx_uio) || !open_uio(opts.tx_name, true, &tx_uio)) {
+        return 1;
+    }
+    struct net_bridge_region tx_regions[NET_BRIDGE_MAX_TX_REGIONS];
+    unsigned n_tx = 0;
+    for (unsigned m = 2; m < tx_uio.dev.n_maps; m++) {
+        tx_regions[n_tx++] = region_of(&tx_uio, m);
+    }
+    static struct net_bridge bridge;
+    if (!net_bridge_init(&bridge, rx_uio.maps[1], rx_uio.dev.maps[1].bytes, region_of(&rx_uio, 2),
+                         tx_uio.maps[1], tx_uio.dev.maps[1].bytes, tx_regions, n_tx, opts.capacity,
+                         opts.buffer_size, opts.die_after, err, sizeof err)) {
+        fail("%s", err);
+        return 1;
+    }
+    struct bridge_io_ctx ctx = {.rx = &rx_uio, .tx = &tx_uio};
+    ctx.sock = open_packet_socket(opts.interface, opts.capacity, opts.buffer_size);
+    if (ctx.sock < 0) {
+        return 1;
+    }
+    struct net_bridge_io io = {
+        .receive = socket_receive, .send = socket_send, .ring = ring, .ctx = &ctx};
+    printf("net-bridge: up: %s, rx /dev/uio%u \"%s\" (%llu-byte data region at 0x%llx), "
+           "tx /dev/uio%u \"%s\" (%u transmit regions), capacity %u, buffers of %u bytes\n",
+           opts.interface, rx_uio.dev.index, rx_uio.dev.name,
+           (unsigned long long)bridge.rx_data.bytes, (unsigned long long)bridge.rx_data.phys,
+           tx_uio.dev.index, tx_uio.dev.name, n_tx, opts.capacity, opts.buffer_size);
+    fflush(stdout);
+
+    int status = run(&bridge, &io, &ctx, opts.poll_ms, opts.report_every);
+    if (stop_signal) {
+        printf("net-bridge: stopping on signal %d\n", (int)stop_signal);
+    }
+    print_counts(&bridge.counts);
+    return status;
+}

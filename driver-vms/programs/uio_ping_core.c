@@ -1,0 +1,324 @@
+/*
+ * uio-ping's command line, sysfs lookup and round-trip loop (see
+ * uio_ping_core.h). Plain C11 with POSIX directory reads, built both for the
+ * guest (static aarch64) and for the host tests.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "uio_ping_core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char uio_ping_usage[] =
+    "usage: uio-ping [--name NAME] [--count N] [--timeout-ms MS] [--sysfs-root DIR]\n"
+    "\n"
+    "Round trips over a pinion channel seen through Linux's UIO: finds the UIO\n"
+    "device NAME (default: the first, by N of /dev/uioN, whose name starts with\n"
+    "\"" UIO_PING_DEFAULT_PREFIX "\"), maps map0 (the doorbell page) and map1 (the shared\n"
+    "region) if there is one, then N times: unmasks the interrupt, writes the\n"
+    "sequence number i (1, 2, ...) to the shared region's word 0, rings the\n"
+    "doorbell, waits for the peer's interrupt, and checks that the peer wrote\n"
+    "i + 1 to word 1 (offset 4). Prints \"uio-ping: N round trips ok\".\n"
+    "\n"
+    "  --name NAME        the device's name (/sys/class/uio/uioN/name)\n"
+    "  --count N          round trips (default 10)\n"
+    "  --timeout-ms MS    how long to wait for each interrupt (default 5000)\n"
+    "  --sysfs-root DIR   where sysfs is (default /sys; for tests)\n"
+    "  --help             this text\n"
+    "\n"
+    "Exit status: 0 when every round trip succeeded, 1 on a failure (no device,\n"
+    "no interrupt in time, a wrong value from the peer), 2 on a usage error.\n";
+
+static void set_error(char *err, size_t err_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+}
+
+/* A decimal number in [min, max], nothing else: no sign, no spaces, no suffix. */
+static bool parse_bounded(const char *text, unsigned long min, unsigned long max,
+                          unsigned long *value)
+{
+    if (text[0] < '0' || text[0] > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+enum uio_ping_parse_result uio_ping_parse_args(int argc, char **argv, struct uio_ping_options *opts,
+                                               char *err, size_t err_size)
+{
+    *opts = (struct uio_ping_options){
+        .name = NULL,
+        .count = UIO_PING_DEFAULT_COUNT,
+        .timeout_ms = UIO_PING_DEFAULT_TIMEOUT_MS,
+        .sysfs_root = "/sys",
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            opts->help = true;
+            return UIO_PING_PARSE_HELP;
+        }
+        static const char *const with_value[] = {"--name", "--count", "--timeout-ms",
+                                                 "--sysfs-root"};
+        const char *option = NULL, *value = NULL;
+        for (size_t o = 0; o < sizeof with_value / sizeof with_value[0]; o++) {
+            size_t len = strlen(with_value[o]);
+            if (strncmp(arg, with_value[o], len) == 0 && (arg[len] == '\0' || arg[len] == '=')) {
+                option = with_value[o];
+                if (arg[len] == '=') {
+                    value = arg + len + 1;
+                } else if (i + 1 < argc) {
+                    value = argv[++i];
+                } else {
+                    set_error(err, err_size, "%s needs a value", option);
+                    return UIO_PING_PARSE_ERROR;
+                }
+                break;
+            }
+        }
+        if (option == NULL) {
+            set_error(err, err_size,
+                      arg[0] == '-' ? "unknown option \"%s\"" : "unexpected argument \"%s\"", arg);
+            return UIO_PING_PARSE_ERROR;
+        }
+        unsigned long number;
+        if (strcmp(option, "--name") == 0) {
+            if (value[0] == '\0' || strlen(value) >= UIO_PING_NAME_MAX) {
+                set_error(err, err_size, "--name must be 1 to %d characters",
+                          UIO_PING_NAME_MAX - 1);
+                return UIO_PING_PARSE_ERROR;
+            }
+            opts->name = value;
+        } else if (strcmp(option, "--count") == 0) {
+            if (!parse_bounded(value, 1, UIO_PING_MAX_COUNT, &number)) {
+                set_error(err, err_size, "--count must be a number from 1 to %u, not \"%s\"",
+                          UIO_PING_MAX_COUNT, value);
+                return UIO_PING_PARSE_ERROR;
+            }
+            opts->count = (uint32_t)number;
+        } else if (strcmp(option, "--timeout-ms") == 0) {
+            if (!parse_bounded(value, 1, UIO_PING_MAX_TIMEOUT_MS, &number)) {
+                set_error(err, err_size, "--timeout-ms must be a number from 1 to %d, not \"%s\"",
+                          UIO_PING_MAX_TIMEOUT_MS, value);
+                return UIO_PING_PARSE_ERROR;
+            }
+            opts->timeout_ms = (int)number;
+        } else {
+            if (value[0] == '\0') {
+                set_error(err, err_size, "--sysfs-root must not be empty");
+                return UIO_PING_PARSE_ERROR;
+            }
+            opts->sysfs_root = value;
+        }
+    }
+    return UIO_PING_PARSE_OK;
+}
+
+/* The first line of a sysfs file, without its newline. False if it cannot be read. */
+static bool read_line(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return false;
+    }
+    bool ok = fgets(buf, (int)size, f) != NULL;
+    fclose(f);
+    if (ok) {
+        buf[strcspn(buf, "\n")] = '\0';
+    }
+    return ok;
+}
+
+/* A sysfs number: UIO prints map sizes and offsets as hex with 0x. */
+static bool read_number(const char *path, uint64_t *value)
+{
+    char text[32];
+    if (!read_line(path, text, sizeof text) || text[0] == '\0') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno != 0 || *end != '\0') {
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+/* Reads maps/mapN of uio<index>; absent (not an error) when the directory is not there. */
+static bool read_map(const char *sysfs_root, unsigned index, int map, struct uio_map *out,
+                     char *err, size_t err_size)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/class/uio/uio%u/maps/map%d", sysfs_root, index, map);
+    *out = (struct uio_map){0};
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return true;
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "%s/size", dir);
+    if (!read_number(path, &out->size) || out->size == 0) {
+        set_error(err, err_size, "%s: no size, or not a number", path);
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/offset", dir);
+    if (!read_number(path, &out->offset)) {
+        /* Kernels before 3.x had no offset file: the region starts the page. */
+        out->offset = 0;
+    }
+    out->present = true;
+    return true;
+}
+
+static int compare_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return (x > y) - (x < y);
+}
+
+/* The N of every uioN under sysfs_root/class/uio, ascending; -1 if the directory is missing. */
+static int list_devices(const char *sysfs_root, unsigned *indices, int max)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/class/uio", sysfs_root);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return -1;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < max) {
+        unsigned index;
+        char tail;
+        if (sscanf(e->d_name, "uio%u%c", &index, &tail) == 1) {
+            indices[n++] = index;
+        }
+    }
+    closedir(d);
+    qsort(indices, (size_t)n, sizeof indices[0], compare_unsigned);
+    return n;
+}
+
+bool uio_ping_find_device(const char *sysfs_root, const char *name, struct uio_device *dev,
+                          char *err, size_t err_size)
+{
+    enum { MAX_DEVICES = 256 };
+    unsigned indices[MAX_DEVICES];
+    int n = list_devices(sysfs_root, indices, MAX_DEVICES);
+    if (n < 0) {
+        set_error(err, err_size,
+                  "no %s/class/uio: this kernel has no UIO (CONFIG_UIO) or no sysfs mounted",
+                  sysfs_root);
+        return false;
+    }
+    /* What was seen, to name in the error if nothing matches. */
+    char seen[256] = "";
+    size_t seen_len = 0;
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX], device_name[UIO_PING_NAME_MAX];
+        snprintf(path, sizeof path, "%s/class/uio/uio%u/name", sysfs_root, indices[i]);
+        if (!read_line(path, device_name, sizeof device_name)) {
+            continue;
+        }
+        bool match = name != NULL ? strcmp(device_name, name) == 0
+                                  : strncmp(device_name, UIO_PING_DEFAULT_PREFIX,
+                                            strlen(UIO_PING_DEFAULT_PREFIX)) == 0;
+        if (!match) {
+            if (seen_len < sizeof seen) {
+                int w = snprintf(seen + seen_len, sizeof seen - seen_len, "%suio%u \"%s\"",
+                                 seen_len ? ", " : "", indices[i], device_name);
+                seen_len += w > 0 ? (size_t)w : 0;
+            }
+            continue;
+        }
+        *dev = (struct uio_device){.index = indices[i]};
+        snprintf(dev->name, sizeof dev->name, "%s", device_name);
+        if (!read_map(sysfs_root, dev->index, 0, &dev->doorbell, err, err_size) ||
+            !read_map(sysfs_root, dev->index, 1, &dev->shared, err, err_size)) {
+            return false;
+        }
+        if (!dev->doorbell.present) {
+            set_error(err, err_size, "uio%u \"%s\" has no map0 (the doorbell page)", dev->index,
+                      dev->name);
+            return false;
+        }
+        if (dev->shared.present && dev->shared.size < 2 * sizeof(uint32_t)) {
+            set_error(err, err_size,
+                      "uio%u \"%s\": map1 (the shared region) has %llu bytes, fewer than the "
+                      "8 a round trip uses",
+                      dev->index, dev->name, (unsigned long long)dev->shared.size);
+            return false;
+        }
+        return true;
+    }
+    if (name != NULL) {
+        set_error(err, err_size, "no UIO device named \"%s\" (found: %s)", name,
+                  seen_len ? seen : "none");
+    } else {
+        set_error(err, err_size, "no UIO device whose name starts with \"%s\" (found: %s)",
+                  UIO_PING_DEFAULT_PREFIX, seen_len ? seen : "none");
+    }
+    return false;
+}
+
+uint32_t uio_ping_run(const struct uio_ping_port *port, uint32_t count, int timeout_ms, char *err,
+                      size_t err_size)
+{
+    for (uint32_t done = 0; done < count; done++) {
+        uint32_t sequence = done + 1;
+        int rc = port->enable_interrupt(port->ctx);
+        if (rc < 0) {
+            set_error(err, err_size, "round trip %u of %u: cannot unmask the interrupt: %s",
+                      sequence, count, strerror(-rc));
+            return done;
+        }
+        if (port->shared != NULL) {
+            port->shared[0] = sequence;
+        }
+        /* The peer must see the sequence number once the doorbell has rung it. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        *port->doorbell = sequence;
+        rc = port->wait_interrupt(port->ctx, timeout_ms);
+        if (rc == 0) {
+            set_error(err, err_size, "round trip %u of %u: no interrupt from the peer within %d ms",
+                      sequence, count, timeout_ms);
+            return done;
+        }
+        if (rc < 0) {
+            set_error(err, err_size, "round trip %u of %u: waiting for the interrupt: %s", sequence,
+                      count, strerror(-rc));
+            return done;
+        }
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (port->shared != NULL) {
+            uint32_t answer = port->shared[1];
+            if (answer != sequence + 1) {
+                set_error(err, err_size,
+                          "round trip %u of %u: the peer wrote %u at offset 4 of the shared "
+                          "region, expected %u",
+                          sequence, count, answer, sequence + 1);
+                return done;
+            }
+        }
+    }
+    return count;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Exercises the network guest programs built for the host, as a user would:
+# net-bridge's --help, usage errors (exit 2) and set-up failures (exit 1)
+# against fake sysfs trees; udp-echo's --help and usage errors, and real
+# echoes over loopback, ending after --count echoes and on SIGTERM, each
+# time printing its counts. The bridge's paths are unit-tested
+# (tests/linux/test_net_bridge.c) and run in guests (tests/linux/net-plain.sh).
+# usage: tests/linux/net-programs-cli.sh PATH-OF-net-bridge PATH-OF-udp-echo
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+	echo "usage: $0 PATH-OF-net-bridge PATH-OF-udp-echo" >&2
+	exit 2
+fi
+bridge=$1
+echo_bin=$2
+. "$(dirname "$0")/../cli/lib.sh"
+
+# --- net-bridge ---
+bin=$bridge
+run --help
+expect_status 0 "bridge --help"
+expect_in "$out" "usage: net-bridge [--capacity N] [--buffer-size BYTES] [--interface IF] [--rx NAME]" "bridge --help"
+expect_in "$out" "--die-after N       test mode: exit with status 3 after N frames received" "bridge --help"
+expect_empty "$err" "bridge --help"
+
+run --frobnicate
+expect_status 2 "bridge unknown option"
+expect_in "$err" 'net-bridge: unknown option "--frobnicate"' "bridge unknown option"
+expect_in "$err" "Try 'net-bridge --help'." "bridge unknown option"
+expect_empty "$out" "bridge unknown option"
+run --capacity 100
+expect_status 2 "bridge --capacity 100"
+expect_in "$err" '--capacity must be a power of two from 1 to 32768, not "100"' "bridge --capacity 100"
+run --rx same --tx same
+expect_status 2 "bridge same devices"
+expect_in "$err" '--rx and --tx name the same device "same"' "bridge same devices"
+
+# No UIO at all: the error says so, and nothing is opened.
+run --sysfs-root "$scratch/empty"
+expect_status 1 "bridge no class/uio"
+expect_in "$err" "net-bridge: error: no $scratch/empty/class/uio: this kernel has no UIO" "bridge no class/uio"
+
+# rx is there with its three maps, tx is not.
+sys=$scratch/sys
+for m in 0 1 2; do
+	mkdir -p "$sys/class/uio/uio0/maps/map$m"
+	echo "0x000000004c00${m}000" >"$sys/class/uio/uio0/maps/map$m/addr"
+	echo 0x0000000000001000 >"$sys/class/uio/uio0/maps/map$m/size"
+	echo 0x0 >"$sys/class/uio/uio0/maps/map$m/offset"
+done
+echo rx >"$sys/class/uio/uio0/name"
+run --sysfs-root "$sys"
+expect_status 1 "bridge no tx"
+expect_in "$err" 'net-bridge: error: no UIO device named "tx" (found: uio0 "rx")' "bridge no tx"
+# Both found in sysfs, but this host has no /dev/uio0: named, nothing else done.
+for m in 0 1 2; do
+	mkdir -p "$sys/class/uio/uio1/maps/map$m"
+	echo "0x000000004d00${m}000" >"$sys/class/uio/uio1/maps/map$m/addr"
+	echo 0x0000000000001000 >"$sys/class/uio/uio1/maps/map$m/size"
+done
+echo tx >"$sys/class/uio/uio1/name"
+run --sysfs-root "$sys" --rx tx --tx rx
+expect_status 1 "bridge no /dev node"
+expect_in "$err" 'net-bridge: error: cannot open /dev/uio1 ("tx"):' "bridge no /dev node"
+expect_empty "$out" "bridge no /dev node"
+run --sysfs-root "$sys" --rx rx0
+expect_status 1 "bridge --rx not found"
+expect_in "$err" 'net-bridge: error: no UIO device named "rx0" (found: uio0 "rx", uio1 "tx")' "bridge --rx not found"
+rm -rf "$sys/class/uio/uio0/maps/map2"
+run --sysfs-root "$sys"
+expect_status 1 "bridge too few maps"
+expect_in "$err" 'uio0 "rx" has 2 maps, fewer than the 3 it needs' "bridge too few maps"
+
+# --- udp-echo ---
+bin=$echo_bin
+run --help
+expect_status 0 "echo --help"
+expect_in "$out" "usage: udp-echo [--port PORT] [--count N | --phases N]" "echo --help"
+expect_empty "$err" "echo --help"
+run --port 0
+expect_status 2 "echo --port 0"
+expect_in "$err" 'udp-echo: --port must be a number from 1 to 65535, not "0"' "echo --port 0"
+expect_in "$err" "Try 'udp-echo --help'." "echo --port 0"
+run --count
+expect_status 2 "echo --count without a value"
+expect_in "$err" "udp-echo: --count needs a value" "echo --count without a value"
+run extra
+expect_status 2 "echo argument"
+expect_in "$err" 'udp-echo: unexpected argument "extra"' "echo argument"
+
+if ! command -v python3 >/dev/null; then
+	echo "FAIL: python3 is needed to talk to udp-echo" >&2
+	exit 1
+fi
+port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+# send_datagrams N: N datagrams to udp-echo, each echo checked; prints "echoed N".
+send_datagrams() {
+	python3 - "$port" "$1" <<-'EOF'
+		import socket, sys, time
+		port, n = int(sys.argv[1]), int(sys.argv[2])
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s.settimeout(10)
+		echoed = 0
+		for i in range(n):
+		    payload = b"pinion %d " % i + bytes(range(i % 200))
+		    s.sendto(payload, ("127.0.0.1", port))
+		    try:
+		        data, peer = s.recvfrom(2048)
+		    except socket.timeout:
+		        break
+		    if data == payload and peer == ("127.0.0.1", port):
+		        echoed += 1
+		print("echoed", echoed)
+	EOF
+}
+
+# wait_bound: until udp-echo says it has bound its port (it prints after bind).
+wait_bound() {
+	for _ in $(seq 100); do
+		grep -qF "udp-echo: echoing UDP port $port" "$out" && return
+		sleep 0.1
+	done
+	fail "udp-echo did not bind port $port within 10 s"
+}
+
+# Ends by itself after --count echoes.
+"$echo_bin" --port "$port" --count 3 >"$out" 2>"$err" &
+pid=$!
+wait_bound
+answer=$(send_datagrams 3)
+status=0
+wait "$pid" || status=$?
+expect_status 0 "echo --count 3"
+[[ $answer == "echoed 3" ]] || fail "echo --count 3: the sender saw \"$answer\", expected \"echoed 3\""
+expect_in "$out" "udp-echo: echoing UDP port $port" "echo --count 3"
+# Payloads of 9, 10 and 11 bytes, each copied in and out once.
+expect_in "$out" 'udp-echo: {"received": 3, "echoed": 3, "send_errors": 0, "truncated": 0, "bytes_copied": 60}' "echo --count 3"
+
+# --phases N ends the same way (its phase markers are no-ops off aarch64).
+"$echo_bin" --port "$port" --phases 3 >"$out" 2>"$err" &
+pid=$!
+wait_bound
+answer=$(send_datagrams 3)
+status=0
+wait "$pid" || status=$?
+expect_status 0 "echo --phases 3"
+[[ $answer == "echoed 3" ]] || fail "echo --phases 3: the sender saw \"$answer\", expected \"echoed 3\""
+expect_in "$out" '"echoed": 3, "send_errors": 0, "truncated": 0, "bytes_copied": 60}' "echo --phases 3"
+
+# Ends on SIGTERM with its counts.
+"$echo_bin" --port="$port" >"$out" 2>"$err" &
+pid=$!
+wait_bound
+answer=$(send_datagrams 2)
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+expect_status 0 "echo SIGTERM"
+[[ $answer == "echoed 2" ]] || fail "echo SIGTERM: the sender saw \"$answer\", expected \"echoed 2\""
+expect_in "$out" 'udp-echo: {"received": 2, "echoed": 2, "send_errors": 0, "truncated": 0, "bytes_copied": 38}' "echo SIGTERM"
+
+finish net-programs-cli
