@@ -7,6 +7,6 @@ set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
 set key top left opaque box lc rgb "#cccccc"
-set bmargin 6
+set bmargin 7
 if (!exists("note")) note = ""
-set label 99 note at screen 0.01, screen 0.02 left font ",8" tc rgb "#555555" noenhanced
+set label 99 note at screen 0.01, screen 0.055 left font ",8" tc rgb "#555555" noenhanced

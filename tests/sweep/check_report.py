@@ -103,7 +103,8 @@ def main():
     text = (out / "report.md").read_text() if (out / "report.md").exists() else ""
     for needed in ["experiments/sweep systems/net-echo.json --cores 1..4 --packets 500",
                    "experiments/sweep systems/net-echo-dvm.json", "experiments/net/compare",
-                   "end_of_handler: 1 core: all 1, 2 cores: a sample of 2 of 63 layouts (seed 1)", "| net-echo-dvm | 4 |",
+                   "end_of_handler: 1 core: all 1, 2 cores: a sample of 2 of 63 layouts "
+                   "(seed 1)", "| net-echo-dvm | 4 |",
                    "one-core native echo costs 1,800 instructions per packet",
                    "### Variant: variant", "`place --evaluate` with closed-loop.json"]:
         check(needed in text, f"report.md lacks {needed!r}")

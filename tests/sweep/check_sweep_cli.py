@@ -54,6 +54,9 @@ def main():
            "'saturate' or a positive number")
     expect("--profile", sweep(system, "--profile", "nope.json", build=build), 2,
            "--profile nope.json: no such file")
+    expect("--calibration-layout", sweep(system, "--calibration-layout", "1000000", "--out",
+                                         str(work / "cal"), build=build), 1,
+           "--calibration-layout: '1000000': number the cores by first use")
     not_json = work / "broken.json"
     not_json.write_text("{ nope")
     expect("not JSON", sweep(str(not_json), build=build), 1, "not JSON")

@@ -70,6 +70,15 @@ class Layouts(unittest.TestCase):
         self.assertTrue(lay.pd_cores().startswith("ethernet_driver=0 net_virt_tx=0 "
                                                   "net_virt_rx=1"))
 
+    def test_layout_from_id(self):
+        self.assertEqual(sweep.layout_from_id("0000001", ENTITIES), layout("0000001"))
+        for bad, says in [("000001", "expected 7 core digits"), ("00a0001", "expected 7"),
+                          ("1000000", "number the cores by first use (0111111)"),
+                          ("0123450", "more than 4 cores"), ("", "expected 7")]:
+            with self.assertRaises(sweep.SweepError, msg=bad) as cm:
+                sweep.layout_from_id(bad, ENTITIES)
+            self.assertIn(says, str(cm.exception))
+
     def test_from_enumeration_dedupes_and_canonicalises(self):
         def entry(cores):
             return {"cores": dict(zip(["a", "b", "c"], cores)), "polling": []}

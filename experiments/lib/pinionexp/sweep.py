@@ -182,6 +182,20 @@ def layouts_by_batching(layouts, rows):
     return dict(layouts)
 
 
+def layout_from_id(layout_id, entities):
+    """A layout id (one core digit per entity, place's order) -> a canonical Layout."""
+    if not re.fullmatch(r"[0-9]+", layout_id or "") or len(layout_id) != len(entities):
+        raise SweepError(f"{layout_id!r}: expected {len(entities)} core digits, one per PD "
+                         f"and vCPU in this order: {' '.join(entities)}")
+    cores = tuple(int(c) for c in layout_id)
+    if canonical(cores) != cores:
+        raise SweepError(f"{layout_id!r}: number the cores by first use "
+                         f"({''.join(map(str, canonical(cores)))})")
+    if len(set(cores)) > MAX_CORES:
+        raise SweepError(f"{layout_id!r}: more than {MAX_CORES} cores")
+    return Layout(tuple(entities), cores)
+
+
 def one_core_layout(entities):
     return Layout(tuple(entities), tuple(0 for _ in entities))
 

@@ -161,9 +161,10 @@ def markdown(summaries, commands=(), method=DEFAULT_METHOD):
     for s in summaries:
         parts = [f"{n} cores: {_f(rho, '.3f')}" for n, rho in s["spearman_by_cores"].items()]
         lines.append(f"- {s['system']}, {s['batching']}: " + "; ".join(parts))
-    lines += ["", "Errors are (predicted − measured) / measured. The one-core layout is the "
-              "calibration layout (its work per PD was measured there): it is in the error "
-              "columns but left out of the rank correlations."]
+    lines += ["", "Errors are (predicted − measured) / measured. The one-core layout, where "
+              "the sweep's calibration runs are made, is in the error columns but left out of "
+              "the rank correlations (a profile from another calibration layout says so in "
+              "its file name)."]
     return "\n".join(lines) + "\n"
 
 
