@@ -22,8 +22,7 @@ static void set_error(char *err, size_t err_size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The first line of a sysfs file without its newline; false if it cannot be read. */
-static bool read_line(const char *path, char *buf, size_t size)
+bool uio_sysfs_read_line(const char *path, char *buf, size_t size)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -38,10 +37,10 @@ static bool read_line(const char *path, char *buf, size_t size)
 }
 
 /* sysfs numbers of a UIO map are hexadecimal with 0x ("%pa" pads with zeros). */
-static bool read_number(const char *path, uint64_t *value)
+bool uio_sysfs_read_number(const char *path, uint64_t *value)
 {
     char text[40];
-    if (!read_line(path, text, sizeof text) || text[0] < '0' || text[0] > '9') {
+    if (!uio_sysfs_read_line(path, text, sizeof text) || text[0] < '0' || text[0] > '9') {
         return false;
     }
     errno = 0;
@@ -67,17 +66,17 @@ static bool read_map(const char *sysfs_root, unsigned index, unsigned m, struct 
     }
     closedir(d);
     snprintf(path, sizeof path, "%s/addr", dir);
-    if (!read_number(path, &out->page_addr)) {
+    if (!uio_sysfs_read_number(path, &out->page_addr)) {
         set_error(err, err_size, "%s: missing or not a number", path);
         return false;
     }
     snprintf(path, sizeof path, "%s/size", dir);
-    if (!read_number(path, &out->map_bytes) || out->map_bytes == 0) {
+    if (!uio_sysfs_read_number(path, &out->map_bytes) || out->map_bytes == 0) {
         set_error(err, err_size, "%s: missing, zero or not a number", path);
         return false;
     }
     snprintf(path, sizeof path, "%s/offset", dir);
-    if (!read_number(path, &out->offset)) {
+    if (!uio_sysfs_read_number(path, &out->offset)) {
         out->offset = 0; /* kernels without the file put every region at a page start */
     }
     if (out->offset >= out->map_bytes || out->page_addr + out->offset < out->page_addr) {
@@ -88,7 +87,7 @@ static bool read_map(const char *sysfs_root, unsigned index, unsigned m, struct 
     out->phys = out->page_addr + out->offset;
     out->bytes = out->map_bytes - out->offset;
     snprintf(path, sizeof path, "%s/name", dir);
-    if (!read_line(path, out->name, sizeof out->name)) {
+    if (!uio_sysfs_read_line(path, out->name, sizeof out->name)) {
         out->name[0] = '\0';
     }
     out->present = true;
@@ -146,8 +145,8 @@ static bool read_device(const char *sysfs_root, unsigned min_maps, struct uio_ma
     return true;
 }
 
-bool uio_maps_find(const char *sysfs_root, const char *name, unsigned min_maps,
-                   struct uio_map_device *dev, char *err, size_t err_size)
+bool uio_maps_locate(const char *sysfs_root, const char *name, bool prefix, unsigned *index,
+                     char *found_name, size_t found_size, char *err, size_t err_size)
 {
     enum { MAX_DEVICES = 256 };
     unsigned indices[MAX_DEVICES];
@@ -158,15 +157,18 @@ bool uio_maps_find(const char *sysfs_root, const char *name, unsigned min_maps,
                   sysfs_root);
         return false;
     }
+    /* What was seen, to name in the error if nothing matches. */
     char seen[256] = "";
     size_t seen_len = 0;
     for (int i = 0; i < n; i++) {
         char path[PATH_MAX], device_name[UIO_MAPS_NAME_MAX];
         snprintf(path, sizeof path, "%s/class/uio/uio%u/name", sysfs_root, indices[i]);
-        if (!read_line(path, device_name, sizeof device_name)) {
+        if (!uio_sysfs_read_line(path, device_name, sizeof device_name)) {
             continue;
         }
-        if (strcmp(device_name, name) != 0) {
+        bool match =
+            prefix ? strncmp(device_name, name, strlen(name)) == 0 : strcmp(device_name, name) == 0;
+        if (!match) {
             if (seen_len < sizeof seen) {
                 int w = snprintf(seen + seen_len, sizeof seen - seen_len, "%suio%u \"%s\"",
                                  seen_len ? ", " : "", indices[i], device_name);
@@ -174,11 +176,22 @@ bool uio_maps_find(const char *sysfs_root, const char *name, unsigned min_maps,
             }
             continue;
         }
-        *dev = (struct uio_map_device){.index = indices[i]};
-        snprintf(dev->name, sizeof dev->name, "%s", device_name);
-        return read_device(sysfs_root, min_maps, dev, err, err_size);
+        *index = indices[i];
+        snprintf(found_name, found_size, "%s", device_name);
+        return true;
     }
-    set_error(err, err_size, "no UIO device named \"%s\" (found: %s)", name,
-              seen_len ? seen : "none");
+    set_error(err, err_size,
+              prefix ? "no UIO device whose name starts with \"%s\" (found: %s)"
+                     : "no UIO device named \"%s\" (found: %s)",
+              name, seen_len ? seen : "none");
     return false;
+}
+
+bool uio_maps_find(const char *sysfs_root, const char *name, unsigned min_maps,
+                   struct uio_map_device *dev, char *err, size_t err_size)
+{
+    *dev = (struct uio_map_device){0};
+    return uio_maps_locate(sysfs_root, name, false, &dev->index, dev->name, sizeof dev->name, err,
+                           err_size) &&
+           read_device(sysfs_root, min_maps, dev, err, err_size);
 }

@@ -1,7 +1,7 @@
 /*
  * Finding a pinion channel's UIO device in sysfs and describing its maps,
- * for the guest programs that run pinion's queues over it (net-bridge and
- * its test peer). Kept apart from any system call on /dev/uioN so that the
+ * for the guest programs that run pinion's queues over it (net-bridge, its
+ * test peer, uio-ping). Kept apart from any system call on /dev/uioN so that the
  * host unit tests run it against a fake sysfs tree.
  *
  * What Linux 6.1's uio_pdrv_genirq shows for map M of /dev/uioN, under
@@ -48,5 +48,18 @@ struct uio_map_device {
  */
 bool uio_maps_find(const char *sysfs_root, const char *name, unsigned min_maps,
                    struct uio_map_device *dev, char *err, size_t err_size);
+
+/*
+ * The search alone: the lowest N whose sysfs name is `name` (or, with
+ * `prefix`, starts with it); its name into found_name. False with a
+ * message naming the devices it did find.
+ */
+bool uio_maps_locate(const char *sysfs_root, const char *name, bool prefix, unsigned *index,
+                     char *found_name, size_t found_size, char *err, size_t err_size);
+
+/* The first line of a sysfs file without its newline; false if it cannot be read. */
+bool uio_sysfs_read_line(const char *path, char *buf, size_t size);
+/* A sysfs number (decimal, or hexadecimal with 0x); false if absent or not a number. */
+bool uio_sysfs_read_number(const char *path, uint64_t *value);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "uio_ping_core.h"
 
+#include "uio_maps.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -131,38 +133,6 @@ enum uio_ping_parse_result uio_ping_parse_args(int argc, char **argv, struct uio
     return UIO_PING_PARSE_OK;
 }
 
-/* The first line of a sysfs file, without its newline. False if it cannot be read. */
-static bool read_line(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return false;
-    }
-    bool ok = fgets(buf, (int)size, f) != NULL;
-    fclose(f);
-    if (ok) {
-        buf[strcspn(buf, "\n")] = '\0';
-    }
-    return ok;
-}
-
-/* A sysfs number: UIO prints map sizes and offsets as hex with 0x. */
-static bool read_number(const char *path, uint64_t *value)
-{
-    char text[32];
-    if (!read_line(path, text, sizeof text) || text[0] == '\0') {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno != 0 || *end != '\0') {
-        return false;
-    }
-    *value = v;
-    return true;
-}
-
 /* Reads maps/mapN of uio<index>; absent (not an error) when the directory is not there. */
 static bool read_map(const char *sysfs_root, unsigned index, int map, struct uio_map *out,
                      char *err, size_t err_size)
@@ -176,12 +146,12 @@ static bool read_map(const char *sysfs_root, unsigned index, int map, struct uio
     }
     closedir(d);
     snprintf(path, sizeof path, "%s/size", dir);
-    if (!read_number(path, &out->size) || out->size == 0) {
+    if (!uio_sysfs_read_number(path, &out->size) || out->size == 0) {
         set_error(err, err_size, "%s: no size, or not a number", path);
         return false;
     }
     snprintf(path, sizeof path, "%s/offset", dir);
-    if (!read_number(path, &out->offset)) {
+    if (!uio_sysfs_read_number(path, &out->offset)) {
         /* Kernels before 3.x had no offset file: the region starts the page. */
         out->offset = 0;
     }
@@ -189,95 +159,31 @@ static bool read_map(const char *sysfs_root, unsigned index, int map, struct uio
     return true;
 }
 
-static int compare_unsigned(const void *a, const void *b)
-{
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return (x > y) - (x < y);
-}
-
-/* The N of every uioN under sysfs_root/class/uio, ascending; -1 if the directory is missing. */
-static int list_devices(const char *sysfs_root, unsigned *indices, int max)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/class/uio", sysfs_root);
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        return -1;
-    }
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < max) {
-        unsigned index;
-        char tail;
-        if (sscanf(e->d_name, "uio%u%c", &index, &tail) == 1) {
-            indices[n++] = index;
-        }
-    }
-    closedir(d);
-    qsort(indices, (size_t)n, sizeof indices[0], compare_unsigned);
-    return n;
-}
-
 bool uio_ping_find_device(const char *sysfs_root, const char *name, struct uio_device *dev,
                           char *err, size_t err_size)
 {
-    enum { MAX_DEVICES = 256 };
-    unsigned indices[MAX_DEVICES];
-    int n = list_devices(sysfs_root, indices, MAX_DEVICES);
-    if (n < 0) {
-        set_error(err, err_size,
-                  "no %s/class/uio: this kernel has no UIO (CONFIG_UIO) or no sysfs mounted",
-                  sysfs_root);
+    *dev = (struct uio_device){0};
+    if (!uio_maps_locate(sysfs_root, name != NULL ? name : UIO_PING_DEFAULT_PREFIX, name == NULL,
+                         &dev->index, dev->name, sizeof dev->name, err, err_size)) {
         return false;
     }
-    /* What was seen, to name in the error if nothing matches. */
-    char seen[256] = "";
-    size_t seen_len = 0;
-    for (int i = 0; i < n; i++) {
-        char path[PATH_MAX], device_name[UIO_PING_NAME_MAX];
-        snprintf(path, sizeof path, "%s/class/uio/uio%u/name", sysfs_root, indices[i]);
-        if (!read_line(path, device_name, sizeof device_name)) {
-            continue;
-        }
-        bool match = name != NULL ? strcmp(device_name, name) == 0
-                                  : strncmp(device_name, UIO_PING_DEFAULT_PREFIX,
-                                            strlen(UIO_PING_DEFAULT_PREFIX)) == 0;
-        if (!match) {
-            if (seen_len < sizeof seen) {
-                int w = snprintf(seen + seen_len, sizeof seen - seen_len, "%suio%u \"%s\"",
-                                 seen_len ? ", " : "", indices[i], device_name);
-                seen_len += w > 0 ? (size_t)w : 0;
-            }
-            continue;
-        }
-        *dev = (struct uio_device){.index = indices[i]};
-        snprintf(dev->name, sizeof dev->name, "%s", device_name);
-        if (!read_map(sysfs_root, dev->index, 0, &dev->doorbell, err, err_size) ||
-            !read_map(sysfs_root, dev->index, 1, &dev->shared, err, err_size)) {
-            return false;
-        }
-        if (!dev->doorbell.present) {
-            set_error(err, err_size, "uio%u \"%s\" has no map0 (the doorbell page)", dev->index,
-                      dev->name);
-            return false;
-        }
-        if (dev->shared.present && dev->shared.size < 2 * sizeof(uint32_t)) {
-            set_error(err, err_size,
-                      "uio%u \"%s\": map1 (the shared region) has %llu bytes, fewer than the "
-                      "8 a round trip uses",
-                      dev->index, dev->name, (unsigned long long)dev->shared.size);
-            return false;
-        }
-        return true;
+    if (!read_map(sysfs_root, dev->index, 0, &dev->doorbell, err, err_size) ||
+        !read_map(sysfs_root, dev->index, 1, &dev->shared, err, err_size)) {
+        return false;
     }
-    if (name != NULL) {
-        set_error(err, err_size, "no UIO device named \"%s\" (found: %s)", name,
-                  seen_len ? seen : "none");
-    } else {
-        set_error(err, err_size, "no UIO device whose name starts with \"%s\" (found: %s)",
-                  UIO_PING_DEFAULT_PREFIX, seen_len ? seen : "none");
+    if (!dev->doorbell.present) {
+        set_error(err, err_size, "uio%u \"%s\" has no map0 (the doorbell page)", dev->index,
+                  dev->name);
+        return false;
     }
-    return false;
+    if (dev->shared.present && dev->shared.size < 2 * sizeof(uint32_t)) {
+        set_error(err, err_size,
+                  "uio%u \"%s\": map1 (the shared region) has %llu bytes, fewer than the "
+                  "8 a round trip uses",
+                  dev->index, dev->name, (unsigned long long)dev->shared.size);
+        return false;
+    }
+    return true;
 }
 
 uint32_t uio_ping_run(const struct uio_ping_port *port, uint32_t count, int timeout_ms, char *err,
