@@ -7,6 +7,8 @@
 
 #include "net_bridge_core.h"
 
+#include "guest_args.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,30 +162,16 @@ enum net_bridge_parse_result net_bridge_parse_args(int argc, char **argv,
                                              "--rx",       "--tx",           "--die-after",
                                              "--poll-ms",  "--report-every", "--sysfs-root"};
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            return NET_BRIDGE_PARSE_HELP;
-        }
         const char *option = NULL, *value = NULL;
-        for (size_t o = 0; o < sizeof with_value / sizeof with_value[0]; o++) {
-            size_t len = strlen(with_value[o]);
-            if (strncmp(arg, with_value[o], len) == 0 && (arg[len] == '\0' || arg[len] == '=')) {
-                option = with_value[o];
-                if (arg[len] == '=') {
-                    value = arg + len + 1;
-                } else if (i + 1 < argc) {
-                    value = argv[++i];
-                } else {
-                    set_error(err, err_size, "%s needs a value", option);
-                    return NET_BRIDGE_PARSE_ERROR;
-                }
-                break;
-            }
-        }
-        if (option == NULL) {
-            set_error(err, err_size,
-                      arg[0] == '-' ? "unknown option \"%s\"" : "unexpected argument \"%s\"", arg);
+        switch (guest_args_next(argc, argv, &i, with_value,
+                                sizeof with_value / sizeof with_value[0], &option, &value, err,
+                                err_size)) {
+        case GUEST_ARG_HELP:
+            return NET_BRIDGE_PARSE_HELP;
+        case GUEST_ARG_ERROR:
             return NET_BRIDGE_PARSE_ERROR;
+        default:
+            break;
         }
         if (!apply_option(option, value, opts, err, err_size)) {
             return NET_BRIDGE_PARSE_ERROR;

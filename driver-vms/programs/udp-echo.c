@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "guest_args.h"
+
 #define DEFAULT_PORT 1235
 
 static const char usage[] =
@@ -91,31 +93,20 @@ static bool parse_number(const char *text, unsigned long long max, unsigned long
 /* 0 to run, 1 after --help, 2 on a usage error (already reported). */
 static int parse_args(int argc, char **argv, uint16_t *port, uint64_t *count, bool *phases)
 {
+    static const char *const with_value[] = {"--port", "--count", "--phases"};
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            return 1;
-        }
         const char *option = NULL, *value = NULL;
-        static const char *const with_value[] = {"--port", "--count", "--phases"};
-        for (size_t o = 0; o < sizeof with_value / sizeof with_value[0]; o++) {
-            size_t len = strlen(with_value[o]);
-            if (strncmp(arg, with_value[o], len) == 0 && (arg[len] == '\0' || arg[len] == '=')) {
-                option = with_value[o];
-                value = arg[len] == '=' ? arg + len + 1 : i + 1 < argc ? argv[++i] : NULL;
-                break;
-            }
-        }
-        if (option == NULL) {
-            fprintf(stderr,
-                    arg[0] == '-' ? "udp-echo: unknown option \"%s\"\n"
-                                  : "udp-echo: unexpected argument \"%s\"\n",
-                    arg);
+        char err[128];
+        switch (guest_args_next(argc, argv, &i, with_value,
+                                sizeof with_value / sizeof with_value[0], &option, &value, err,
+                                sizeof err)) {
+        case GUEST_ARG_HELP:
+            return 1;
+        case GUEST_ARG_ERROR:
+            fprintf(stderr, "udp-echo: %s\n", err);
             return 2;
-        }
-        if (value == NULL) {
-            fprintf(stderr, "udp-echo: %s needs a value\n", option);
-            return 2;
+        default:
+            break;
         }
         unsigned long long n;
         if (strcmp(option, "--port") == 0) {

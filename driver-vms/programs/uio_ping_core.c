@@ -7,6 +7,7 @@
 
 #include "uio_ping_core.h"
 
+#include "guest_args.h"
 #include "uio_maps.h"
 
 #include <dirent.h>
@@ -71,34 +72,19 @@ enum uio_ping_parse_result uio_ping_parse_args(int argc, char **argv, struct uio
         .timeout_ms = UIO_PING_DEFAULT_TIMEOUT_MS,
         .sysfs_root = "/sys",
     };
+    static const char *const with_value[] = {"--name", "--count", "--timeout-ms", "--sysfs-root"};
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        const char *option = NULL, *value = NULL;
+        switch (guest_args_next(argc, argv, &i, with_value,
+                                sizeof with_value / sizeof with_value[0], &option, &value, err,
+                                err_size)) {
+        case GUEST_ARG_HELP:
             opts->help = true;
             return UIO_PING_PARSE_HELP;
-        }
-        static const char *const with_value[] = {"--name", "--count", "--timeout-ms",
-                                                 "--sysfs-root"};
-        const char *option = NULL, *value = NULL;
-        for (size_t o = 0; o < sizeof with_value / sizeof with_value[0]; o++) {
-            size_t len = strlen(with_value[o]);
-            if (strncmp(arg, with_value[o], len) == 0 && (arg[len] == '\0' || arg[len] == '=')) {
-                option = with_value[o];
-                if (arg[len] == '=') {
-                    value = arg + len + 1;
-                } else if (i + 1 < argc) {
-                    value = argv[++i];
-                } else {
-                    set_error(err, err_size, "%s needs a value", option);
-                    return UIO_PING_PARSE_ERROR;
-                }
-                break;
-            }
-        }
-        if (option == NULL) {
-            set_error(err, err_size,
-                      arg[0] == '-' ? "unknown option \"%s\"" : "unexpected argument \"%s\"", arg);
+        case GUEST_ARG_ERROR:
             return UIO_PING_PARSE_ERROR;
+        default:
+            break;
         }
         unsigned long number;
         if (strcmp(option, "--name") == 0) {
