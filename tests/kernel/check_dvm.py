@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_kernel import REPO, check, check_echoes, run, run_named_test  # noqa: E402
+from check_kernel import (REPO, check, check_echoes, run, run_named_test,  # noqa: E402
+                          system_variant)
 
 PACKETS = 10000
 KILL_AFTER = 2000  # frames the bridge receives before it dies
@@ -58,21 +59,14 @@ def dvm_killed(build, work):
     # The driver VM's bridge dies after KILL_AFTER frames; its init then
     # exits, Linux panics and (panic=-1) asks for a reset: the kernel stops
     # the VM. The load generator sees the rest of the packets lost.
-    system = json.loads((REPO / "systems/net-echo-dvm.json").read_text())
-    vm = system["vms"][0]
-    vm["bootargs"] += f" panic=-1 pinion.bridge=--die-after,{KILL_AFTER}"
-    path = Path(work) / "dvm-killed.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(system))
-    out = Path(work) / "dvm-killed"
-    cmd = [sys.executable, str(REPO / "experiments/run"), str(path), "--no-build", "--quiet",
-           "--build-dir", str(build), "--out", str(out), "--timeout", "600", "--placement",
-           str(REPO / "systems/placements/net-echo-dvm-2core.json"), "--packets", str(PACKETS),
-           "--window", "64"]
-    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    s = json.loads((out / "summary.json").read_text())
-    console = (out / "console.log").read_text(errors="replace")
-    check(done.returncode != 0 and "not every packet came back" in s.get("reason", ""),
+    def die_mid_run(system):
+        system["vms"][0]["bootargs"] += f" panic=-1 pinion.bridge=--die-after,{KILL_AFTER}"
+
+    path = system_variant(work, "dvm-killed", "systems/net-echo-dvm.json", die_mid_run)
+    s, console = run(build, work, "dvm-killed", str(path),
+                     "systems/placements/net-echo-dvm-2core.json", timeout=600,
+                     extra=["--packets", str(PACKETS), "--window", "64"], expect_failure=True)
+    check("not every packet came back" in s.get("reason", ""),
           f"the run should fail for the lost packets: {s.get('reason')}")
     check("net-bridge exited with status 3" in console, "the bridge did not die on purpose")
     state = s["vm_states"]["net_vm"]

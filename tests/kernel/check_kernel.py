@@ -27,7 +27,18 @@ def check(condition, message):
         raise Failure(message)
 
 
-def run(build, work, name, system, placement=None, timeout=240, stop_on=None, extra=()):
+def system_variant(work, name, source, change):
+    """A copy of description `source` with change(description) applied, in the work directory."""
+    system = json.loads((REPO / source).read_text())
+    change(system)
+    path = Path(work) / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(system))
+    return path
+
+
+def run(build, work, name, system, placement=None, timeout=240, stop_on=None, extra=(),
+        expect_failure=False):
     out = Path(work) / name
     cmd = [sys.executable, str(REPO / "experiments/run"), str(REPO / system), "--no-build",
            "--quiet", "--build-dir", str(build), "--out", str(out), "--timeout", str(timeout)]
@@ -41,8 +52,12 @@ def run(build, work, name, system, placement=None, timeout=240, stop_on=None, ex
     check(summary_path.exists(), f"{name}: no summary.json ({done.stderr.strip()})")
     with open(summary_path) as f:
         summary = json.load(f)
-    check(done.returncode == 0 and summary.get("status") == "ok",
-          f"{name}: run failed: {summary.get('reason', done.stderr.strip())}")
+    if expect_failure:
+        check(done.returncode != 0 and summary.get("status") != "ok",
+              f"{name}: the run should have failed")
+    else:
+        check(done.returncode == 0 and summary.get("status") == "ok",
+              f"{name}: run failed: {summary.get('reason', done.stderr.strip())}")
     console = (out / "console.log").read_text(errors="replace")
     return summary, console
 

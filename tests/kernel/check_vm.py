@@ -9,12 +9,11 @@ usage: check_vm.py BUILD_DIR WORK_DIR TEST
 tests: vm-boot vm-smp vm-panic vm-stray
 """
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_kernel import REPO, check, run, run_named_test  # noqa: E402
+from check_kernel import check, run, run_named_test, system_variant  # noqa: E402
 
 STOPPED = r'^pinion: VM "guest" stopped'
 PINGS = 10  # uio-ping's default round trips
@@ -110,11 +109,8 @@ def vm_panic(build, work):
 
 def vm_stray(build, work):
     # vm-panic's system with the guest's init told to write outside the VM's memory.
-    system = json.loads((REPO / "systems/vm-panic.json").read_text())
-    system["vms"][0]["bootargs"] = "pinion.mode=stray"
-    path = Path(work) / "vm-stray.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(system))
+    path = system_variant(work, "vm-stray", "systems/vm-panic.json",
+                          lambda system: system["vms"][0].update(bootargs="pinion.mode=stray"))
     s, console = run(build, work, "vm-stray", str(path), "systems/placements/vm-panic-2core.json",
                      stop_on=STOPPED, timeout=400)
     why = s["vm_states"]["guest"]["why"] or ""
