@@ -94,7 +94,7 @@ static __attribute__((noinline)) void switch_with_vcpu(struct core *c, struct pd
         vm_switch_in(c, prev, pd);
         vm_enter(c, pd);
     } else {
-        vm_switch_to_native(c);
+        vm_switch_to_native();
         load_el1(pd);
     }
 }

@@ -261,7 +261,7 @@ static void set_word32(uint64_t *bits, uint32_t base, uint32_t value, bool set)
     }
 }
 
-static void route_spi(struct core *c, struct vm *vm, uint32_t intid, uint64_t affinity)
+static void route_spi(struct vm *vm, uint32_t intid, uint64_t affinity)
 {
     uint32_t target = (affinity >> 31) & 1 ? 0 : (uint32_t)(affinity & 0xff);
     if (target >= vm->n_vcpus) {
@@ -272,7 +272,6 @@ static void route_spi(struct core *c, struct vm *vm, uint32_t intid, uint64_t af
         /* The physical interrupt follows, so it arrives where its vCPU runs. */
         gic_route_spi(intid, vm->vcpus[target]->pd->core, false);
     }
-    (void)c;
 }
 
 static bool distributor(struct core *c, struct vm *vm, uint32_t off, bool write, uint32_t size,
@@ -336,7 +335,7 @@ static bool distributor(struct core *c, struct vm *vm, uint32_t off, bool write,
     } else if (off >= 0x6100 && off < 0x6000 + 8 * VGIC_INTIDS) { /* IROUTER, 64-bit */
         uint32_t intid = (off - 0x6000) / 8;
         if (write && (off & 7) == 0) {
-            route_spi(c, vm, intid, v);
+            route_spi(vm, intid, v);
         }
         v = (off & 7) == 0 ? vm->spi_target[intid] : 0;
     } else if (off == 0xffe8) {
@@ -350,8 +349,7 @@ static bool distributor(struct core *c, struct vm *vm, uint32_t off, bool write,
     return true;
 }
 
-static bool redistributor(struct vm *vm, struct vcpu *self, uint32_t off, bool write, uint32_t size,
-                          uint64_t *value)
+static bool redistributor(struct vm *vm, uint32_t off, bool write, uint32_t size, uint64_t *value)
 {
     uint32_t index = off / (uint32_t)PN_GUEST_GICR_STRIDE;
     if (index >= vm->n_vcpus) {
@@ -413,15 +411,13 @@ static bool redistributor(struct vm *vm, struct vcpu *self, uint32_t off, bool w
         }
         break; /* everything else: reads as zero, writes ignored */
     }
-    (void)self;
     if (!write) {
         *value = out;
     }
     return true;
 }
 
-bool vgic_mmio(struct vm *vm, struct vcpu *v, uint64_t ipa, bool write, uint32_t size,
-               uint64_t *value)
+bool vgic_mmio(struct vm *vm, uint64_t ipa, bool write, uint32_t size, uint64_t *value)
 {
     struct core *c = this_core();
     bool done;
@@ -433,7 +429,7 @@ bool vgic_mmio(struct vm *vm, struct vcpu *v, uint64_t ipa, bool write, uint32_t
     } else {
         uint32_t off = (uint32_t)(ipa - PN_GUEST_GICR_BASE);
         vm_count_mmio(vm, VM_DEVICE_GICR, off % (uint32_t)PN_GUEST_GICR_STRIDE);
-        done = redistributor(vm, v, off, write, size, value);
+        done = redistributor(vm, off, write, size, value);
     }
     vm_unlock(vm);
     return done;

@@ -131,7 +131,7 @@ void vm_report(void);
 
 /* vm_sched.c: vCPUs on and off a core, and the interrupts that concern them */
 void vm_switch_in(struct core *c, struct pd *prev, struct pd *next);
-void vm_switch_to_native(struct core *c);
+void vm_switch_to_native(void);
 void vm_enter(struct core *c, struct pd *pd); /* before every return into a vCPU */
 void vm_wait(struct core *c, struct pd *pd);  /* the vCPU executed WFI */
 bool vm_timer_irq(struct core *c);
@@ -161,8 +161,7 @@ void vgic_wake(struct core *c, struct vcpu *v);
 bool vgic_has_pending(const struct vcpu *v, bool loaded);
 void vgic_retract(struct vcpu *v, uint32_t intid); /* an emulated line fell: drop it if not taken */
 void vgic_unlink_timer(struct vcpu *v); /* its saved list registers, before another guest */
-bool vgic_mmio(struct vm *vm, struct vcpu *v, uint64_t ipa, bool write, uint32_t size,
-               uint64_t *value);
+bool vgic_mmio(struct vm *vm, uint64_t ipa, bool write, uint32_t size, uint64_t *value);
 void vgic_send_sgi(struct core *c, struct vcpu *from, uint64_t sgi1r);
 void vm_count_mmio(struct vm *vm, enum vm_device device, uint32_t offset); /* under vm->lock */
 

@@ -67,7 +67,7 @@ static bool emulate(struct core *c, struct vcpu *v, uint64_t ipa, bool write, ui
     if ((ipa >= PN_GUEST_GICD_BASE && ipa < PN_GUEST_GICD_BASE + PN_GUEST_GICD_SIZE) ||
         (ipa >= PN_GUEST_GICR_BASE && ipa < gicr_end)) {
         vm_count_exit(v, ipa < PN_GUEST_GICR_BASE ? VM_EXIT_mmio_gicd : VM_EXIT_mmio_gicr);
-        return vgic_mmio(vm, v, ipa, write, size, value);
+        return vgic_mmio(vm, ipa, write, size, value);
     }
     if (ipa >= PN_GUEST_UART_BASE && ipa < PN_GUEST_UART_BASE + PN_GUEST_UART_SIZE) {
         vm_count_exit(v, VM_EXIT_mmio_uart);

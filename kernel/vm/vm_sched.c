@@ -82,9 +82,8 @@ void vm_switch_in(struct core *c, struct pd *prev, struct pd *next)
     write_sysreg(vttbr_el2, next->vttbr);
 }
 
-void vm_switch_to_native(struct core *c)
+void vm_switch_to_native(void)
 {
-    (void)c;
     write_sysreg(hcr_el2, HCR_NATIVE_PD);
     write_sysreg(cptr_el2, CPTR_EL2_RES1 | CPTR_EL2_TFP);
     write_sysreg(vbar_el2, (uint64_t)(uintptr_t)vectors_el2);
