@@ -67,8 +67,9 @@ def vm_boot(build, work):
           f"guest kernel/user split: {ins}")
     exits = vm["exits"]
     check(exits.get("doorbell") == PINGS, f"{exits.get('doorbell')} doorbell exits, expected {PINGS}")
-    check(exits.get("psci", 0) >= 1 and exits.get("wfi", 0) > 0 and exits.get("virqs", 0) > PINGS,
-          f"expected PSCI calls, WFI exits and more than {PINGS} virtual interrupts: {exits}")
+    # Whether the guest ever idles (a WFI exit) depends on how fast the echo answers; not checked.
+    check(exits.get("psci", 0) >= 1 and exits.get("virqs", 0) > PINGS,
+          f"expected PSCI calls and more than {PINGS} virtual interrupts: {exits}")
     check(s["total"]["cores"][0]["instructions"]["total"] > 0, "nothing counted on core 0")
     return (f"guest booted on core 1 in {vcpu['instructions']['total']} instructions, "
             f"{PINGS} doorbell round trips, {sum(v for k, v in exits.items() if k != 'virqs')} exits")
