@@ -17,6 +17,12 @@
  * followed. A buffer named by a descriptor that failed is not returned to
  * the driver, except a runt frame's: returning a forged descriptor would
  * put a buffer in circulation twice, and the driver's buffers are its own.
+ *
+ * Test mode: with "inject_bad_every" = N, every Nth buffer returned to the
+ * driver is followed, when the free ring has room, by a free descriptor
+ * that names no buffer (in turn: an offset inside a buffer, and one past
+ * the region), counted as "injected_bad_desc"; the driver must never write
+ * where it points. The driver's robustness is tested with it.
  */
 #include "net_parse.h"
 #include "net_wiring.h"
@@ -48,6 +54,7 @@ static uint8_t holders[MAX_BUFFERS];
 _Static_assert(MAX_CLIENTS <= 8, "holders keeps a bit per client in a byte");
 static uint64_t *frames, *broadcasts, *no_client, *client_full, *bad_driver_desc;
 static uint64_t *bad_client_desc;
+static uint64_t inject_bad_every, returns_since_injection, *injected_bad_desc;
 
 static bool forward_once(void);
 
@@ -87,6 +94,8 @@ void init(void)
     client_full = pn_counter("client_full");
     bad_driver_desc = pn_counter("bad_driver_desc");
     bad_client_desc = pn_counter("bad_client_desc");
+    inject_bad_every = pn_param_u64_or("inject_bad_every", 0);
+    injected_bad_desc = pn_counter("injected_bad_desc");
 
     /* Every receive buffer starts with the driver. */
     n_buffers = (uint32_t)(rx_dma_size / buffer_size);
@@ -112,6 +121,19 @@ static bool is_buffer(struct pn_net_desc d)
     return pn_net_desc_valid(d, (uint64_t)n_buffers * buffer_size, buffer_size);
 }
 
+/* A buffer goes back to the driver (and, in test mode, now and then a bad one after it). */
+static void give_back(uint64_t offset)
+{
+    pn_net_give_free(&drv, (struct pn_net_desc){.offset = offset});
+    if (inject_bad_every && ++returns_since_injection == inject_bad_every) {
+        returns_since_injection = 0;
+        uint64_t bad = *injected_bad_desc % 2 ? rx_dma_size : buffer_size / 2;
+        if (pn_net_give_free(&drv, (struct pn_net_desc){.offset = bad}) == PN_RING_OK) {
+            ++*injected_bad_desc;
+        }
+    }
+}
+
 /* Buffers the copiers are done with go back to the driver. */
 static bool collect_returns(void)
 {
@@ -128,7 +150,7 @@ static bool collect_returns(void)
             }
             holders[buffer] &= (uint8_t)~bit;
             if (holders[buffer] == 0) {
-                pn_net_give_free(&drv, (struct pn_net_desc){.offset = d.offset});
+                give_back(d.offset);
                 returned = true;
             }
         }
@@ -188,7 +210,7 @@ static bool forward_once(void)
             ++*bad_driver_desc;
             if (is_buffer(d) && holders[buffer] == 0) {
                 /* A real buffer with a runt frame: back to the driver. */
-                pn_net_give_free(&drv, (struct pn_net_desc){.offset = d.offset});
+                give_back(d.offset);
                 returned = true;
             }
             continue;
@@ -196,7 +218,7 @@ static bool forward_once(void)
         ++*frames;
         holders[buffer] = deliver(d);
         if (holders[buffer] == 0) {
-            pn_net_give_free(&drv, (struct pn_net_desc){.offset = d.offset});
+            give_back(d.offset);
             returned = true;
         }
     }

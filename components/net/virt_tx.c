@@ -12,6 +12,12 @@
  * "capacity", "buffer_size". A descriptor that names no buffer of its
  * client's region, or an address from the driver that is no client's, is
  * dropped and counted, never followed.
+ *
+ * Test mode: with "inject_bad_every" = N, every Nth frame handed to the
+ * driver is followed by a descriptor no driver may follow (in turn: an
+ * address in no client's region, and a frame running past the end of
+ * client 0's region), counted as "injected_bad_desc"; the driver must drop
+ * it and never hand it back. The driver's robustness is tested with it.
  */
 #include "net_wiring.h"
 
@@ -31,6 +37,7 @@ static pn_channel drv_ch;
 static struct client clients[MAX_CLIENTS];
 static uint32_t n_clients, buffer_size, next_client;
 static uint64_t *frames, *bad_client_desc, *bad_driver_desc;
+static uint64_t inject_bad_every, frames_since_injection, *injected_bad_desc;
 
 static bool move_once(void);
 
@@ -59,6 +66,8 @@ void init(void)
     frames = pn_counter("frames");
     bad_client_desc = pn_counter("bad_client_desc");
     bad_driver_desc = pn_counter("bad_driver_desc");
+    inject_bad_every = pn_param_u64_or("inject_bad_every", 0);
+    injected_bad_desc = pn_counter("injected_bad_desc");
     /* Ask to be signalled: a client may have queued frames before we asked. */
     while (move_once()) {
     }
@@ -86,6 +95,18 @@ static void return_sent(void)
     }
 }
 
+/* Test mode: a descriptor that names no whole buffer of any client's region. */
+static void inject_bad_descriptor(void)
+{
+    struct pn_net_desc bad = {.offset = 1, .len = 64};
+    if (*injected_bad_desc % 2 == 1) {
+        bad.offset = clients[0].data_base + clients[0].data_size - 16;
+    }
+    if (pn_net_give_active(&drv, bad) == PN_RING_OK) {
+        ++*injected_bad_desc;
+    }
+}
+
 /* One frame from client `i`, if it has one and it is sound; false if none was taken. */
 static bool take_one(struct client *c, bool *sent)
 {
@@ -101,6 +122,10 @@ static bool take_one(struct client *c, bool *sent)
     pn_net_give_active(&drv, d);
     ++*frames;
     *sent = true;
+    if (inject_bad_every && ++frames_since_injection == inject_bad_every) {
+        frames_since_injection = 0;
+        inject_bad_descriptor();
+    }
     return true;
 }
 

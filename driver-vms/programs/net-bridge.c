@@ -4,29 +4,21 @@
  * and --help). This file holds the system calls: the packet socket, the UIO
  * devices' maps, doorbells and interrupts, signals, and the event loop.
  */
-#define _DEFAULT_SOURCE /* struct ifreq, IFF_UP */
+#define _DEFAULT_SOURCE
 
-#include "net_bridge_core.h"
+#include "net_bridge_args.h"
+#include "packet_socket.h"
 #include "uio_maps.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <linux/ethtool.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <linux/sockios.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 /* One UIO device: its fd and its maps in our address space. */
@@ -113,35 +105,12 @@ static struct net_bridge_region region_of(const struct uio_handle *h, unsigned m
 
 static long socket_receive(void *ctx, unsigned char *buf, size_t capacity)
 {
-    int sock = ((struct bridge_io_ctx *)ctx)->sock;
-    for (;;) {
-        struct sockaddr_ll from;
-        socklen_t from_len = sizeof from;
-        /* MSG_TRUNC: the whole length comes back, so a frame cut short is told apart. */
-        ssize_t n = recvfrom(sock, buf, capacity, MSG_DONTWAIT | MSG_TRUNC,
-                             (struct sockaddr *)&from, &from_len);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                return 0;
-            }
-            return -errno;
-        }
-        /* Our own transmissions, where PACKET_IGNORE_OUTGOING is missing. */
-        if (from.sll_pkttype == PACKET_OUTGOING) {
-            continue;
-        }
-        return (long)n;
-    }
+    return packet_socket_receive(((struct bridge_io_ctx *)ctx)->sock, buf, capacity);
 }
 
 static int socket_send(void *ctx, const unsigned char *frame, size_t len)
 {
-    int sock = ((struct bridge_io_ctx *)ctx)->sock;
-    ssize_t n;
-    do {
-        n = send(sock, frame, len, 0);
-    } while (n < 0 && errno == EINTR && !stop_signal);
-    return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+    return packet_socket_send(((struct bridge_io_ctx *)ctx)->sock, frame, len, &stop_signal);
 }
 
 static void ring(void *ctx, enum net_bridge_side side, uint32_t value)
@@ -154,73 +123,6 @@ static void ring(void *ctx, enum net_bridge_side side, uint32_t value)
      */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     *h->doorbell = value;
-}
-
-/* A packet socket bound to the interface, which it makes promiscuous and up. */
-static int open_packet_socket(const char *interface, uint32_t capacity, uint32_t buffer_size)
-{
-    int sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    if (sock < 0) {
-        fail("cannot open a packet socket: %s (is CONFIG_PACKET set?)", strerror(errno));
-        return -1;
-    }
-    struct ifreq ifr = {0};
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", interface);
-    if (ioctl(sock, SIOCGIFINDEX, &ifr) < 0) {
-        fail("no network interface \"%s\": %s", interface, strerror(errno));
-        goto fail;
-    }
-    int ifindex = ifr.ifr_ifindex;
-    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
-        fail("cannot read the flags of \"%s\": %s", interface, strerror(errno));
-        goto fail;
-    }
-    if (!(ifr.ifr_flags & IFF_UP)) {
-        ifr.ifr_flags |= IFF_UP;
-        if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) {
-            fail("cannot bring \"%s\" up: %s", interface, strerror(errno));
-            goto fail;
-        }
-    }
-    struct sockaddr_ll addr = {
-        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
-    if (bind(sock, (struct sockaddr *)&addr, sizeof addr) < 0) {
-        fail("cannot bind the packet socket to \"%s\": %s", interface, strerror(errno));
-        goto fail;
-    }
-    /* The clients have MACs of their own, not the device's. */
-    struct packet_mreq promisc = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC};
-    if (setsockopt(sock, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &promisc, sizeof promisc) < 0) {
-        fail("cannot make \"%s\" promiscuous: %s", interface, strerror(errno));
-        goto fail;
-    }
-    /*
-     * Frames must reach the queues as they came off the wire: generic
-     * receive offload would hand the socket merged TCP segments longer
-     * than a buffer. Not fatal: UDP, the echo's traffic, is not merged.
-     */
-    struct ethtool_value gro_off = {.cmd = ETHTOOL_SGRO, .data = 0};
-    ifr.ifr_data = (char *)&gro_off;
-    if (ioctl(sock, SIOCETHTOOL, &ifr) < 0) {
-        fprintf(stderr, "net-bridge: warning: cannot turn off GRO on \"%s\": %s\n", interface,
-                strerror(errno));
-    }
-    int one = 1;
-    /* Not fatal: socket_receive skips outgoing frames itself. */
-    (void)setsockopt(sock, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
-    /*
-     * Room for as many frames as the queues hold, so a burst waits in the
-     * socket rather than being dropped by Linux (FORCE: beyond rmem_max, as root).
-     */
-    uint64_t want = (uint64_t)capacity * (buffer_size + 512);
-    int rcvbuf = want > INT_MAX / 2 ? INT_MAX / 2 : (int)want;
-    if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
-        (void)setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    }
-    return sock;
-fail:
-    close(sock);
-    return -1;
 }
 
 /*
@@ -350,7 +252,12 @@ int main(int argc, char **argv)
         return 1;
     }
     struct bridge_io_ctx ctx = {.rx = &rx_uio, .tx = &tx_uio};
-    ctx.sock = open_packet_socket(opts.interface, opts.capacity, opts.buffer_size);
+    /* Room for as many frames as the queues hold: a burst waits in the socket, not dropped. */
+    struct packet_socket_options socket_options = {
+        .interface = opts.interface,
+        .receive_buffer_bytes = (uint64_t)opts.capacity * (opts.buffer_size + 512),
+    };
+    ctx.sock = packet_socket_open("net-bridge", &socket_options);
     if (ctx.sock < 0) {
         return 1;
     }

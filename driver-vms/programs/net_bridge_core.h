@@ -36,34 +36,7 @@
 #define NET_BRIDGE_MAX_CAPACITY        32768u
 /* The transmit regions are maps 2..4 of the tx device (a UIO device has 5 maps). */
 #define NET_BRIDGE_MAX_TX_REGIONS 3
-#define NET_BRIDGE_NAME_MAX       64
 #define NET_BRIDGE_ERROR_MAX      512
-/* The status --die-after exits with: a driver VM that dies mid-run. */
-#define NET_BRIDGE_DIE_STATUS 3
-
-struct net_bridge_options {
-    uint32_t capacity;
-    uint32_t buffer_size;
-    const char *interface;
-    const char *rx_name;   /* the UIO device of the receive queue */
-    const char *tx_name;   /* the UIO device of the transmit queue */
-    uint64_t die_after;    /* frames received before exiting with NET_BRIDGE_DIE_STATUS; 0 never */
-    int poll_ms;           /* service at least this often without an event; -1 only on events */
-    uint64_t report_every; /* print the counts each time this many more frames moved; 0 never */
-    const char *sysfs_root;
-};
-
-enum net_bridge_parse_result {
-    NET_BRIDGE_PARSE_OK,
-    NET_BRIDGE_PARSE_HELP,
-    NET_BRIDGE_PARSE_ERROR, /* the message is in err */
-};
-
-enum net_bridge_parse_result net_bridge_parse_args(int argc, char **argv,
-                                                   struct net_bridge_options *opts, char *err,
-                                                   size_t err_size);
-
-extern const char net_bridge_usage[];
 
 /* A shared data region: where the bridge sees it, and where it is physically. */
 struct net_bridge_region {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "guest_args.h"
+#include "guest_phase.h"
 
 #define DEFAULT_PORT 1235
 
@@ -49,24 +50,6 @@ struct echo_counts {
     uint64_t
         bytes_copied; /* payload bytes across the user boundary: in by recvmsg, out by sendmsg */
 };
-
-/*
- * The counting plugin's phase marker (kernel/include/pinion/markers.h):
- * `hint #0x7c` then the phase as `hint #(0x70 + phase)`. Hints are no-ops
- * for the CPU and allowed in user space; elsewhere this compiles to nothing.
- */
-static void mark_phase(unsigned phase)
-{
-#if defined(__aarch64__)
-    if (phase == 1) {
-        __asm__ volatile("hint #0x7c\n\thint #0x71" ::: "memory");
-    } else {
-        __asm__ volatile("hint #0x7c\n\thint #0x72" ::: "memory");
-    }
-#else
-    (void)phase;
-#endif
-}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -204,7 +187,7 @@ int main(int argc, char **argv)
             break;
         }
         if (phases && counts.received == 0) {
-            mark_phase(1);
+            GUEST_MARK_PHASE(1);
         }
         counts.received++;
         counts.bytes_copied += (uint64_t)n;
@@ -245,7 +228,7 @@ int main(int argc, char **argv)
         }
     }
     if (phases) {
-        mark_phase(2); /* before the counts go out: printing is not the echo's work */
+        GUEST_MARK_PHASE(2); /* before the counts go out: printing is not the echo's work */
     }
     print_counts(&counts);
     close(sock);

@@ -3,17 +3,20 @@
 # net-bridge's --help, usage errors (exit 2) and set-up failures (exit 1)
 # against fake sysfs trees; udp-echo's --help and usage errors, and real
 # echoes over loopback, ending after --count echoes and on SIGTERM, each
-# time printing its counts. The bridge's paths are unit-tested
+# time printing its counts; l2-echo's --help and usage errors, and real
+# answers through a packet socket on the loopback interface of a network
+# namespace of its own. The bridge's paths are unit-tested
 # (tests/linux/test_net_bridge.c) and run in guests (tests/linux/net-plain.sh).
-# usage: tests/linux/net-programs-cli.sh PATH-OF-net-bridge PATH-OF-udp-echo
+# usage: tests/linux/net-programs-cli.sh PATH-OF-net-bridge PATH-OF-udp-echo PATH-OF-l2-echo
 set -euo pipefail
 
-if [[ $# -ne 2 ]]; then
-	echo "usage: $0 PATH-OF-net-bridge PATH-OF-udp-echo" >&2
+if [[ $# -ne 3 ]]; then
+	echo "usage: $0 PATH-OF-net-bridge PATH-OF-udp-echo PATH-OF-l2-echo" >&2
 	exit 2
 fi
 bridge=$1
 echo_bin=$2
+l2_bin=$3
 . "$(dirname "$0")/../cli/lib.sh"
 
 # --- net-bridge ---
@@ -160,5 +163,80 @@ wait "$pid" || status=$?
 expect_status 0 "echo SIGTERM"
 [[ $answer == "echoed 2" ]] || fail "echo SIGTERM: the sender saw \"$answer\", expected \"echoed 2\""
 expect_in "$out" 'udp-echo: {"received": 2, "echoed": 2, "send_errors": 0, "truncated": 0, "bytes_copied": 38}' "echo SIGTERM"
+
+# --- l2-echo ---
+bin=$l2_bin
+run --help
+expect_status 0 "l2 --help"
+expect_in "$out" "usage: l2-echo --client MAC@IP [--client MAC@IP]... [--interface IF] [--port PORT]" "l2 --help"
+expect_empty "$err" "l2 --help"
+run
+expect_status 2 "l2 no --client"
+expect_in "$err" "l2-echo: no --client: whose frames should it answer?" "l2 no --client"
+run --client 52:54:00:00:00:02,10.0.0.2
+expect_status 2 "l2 bad --client"
+expect_in "$err" 'l2-echo: --client must be MAC@IP, e.g. 52:54:00:00:00:02@10.0.0.2, not "52:54:00:00:00:02,10.0.0.2"' "l2 bad --client"
+run --client 52:54:00:00:00:02@10.0.0.2 --port 70000
+expect_status 2 "l2 --port 70000"
+expect_in "$err" 'l2-echo: --port must be a number from 1 to 65535, not "70000"' "l2 --port 70000"
+run --client 52:54:00:00:00:02@10.0.0.2 --interface nosuch0
+expect_status 1 "l2 no interface"
+expect_in "$err" 'l2-echo: error: no network interface "nosuch0"' "l2 no interface"
+
+# Real answers: in a network namespace of its own (root, as CI runs), frames
+# written to its loopback interface through a packet socket come back to
+# l2-echo's; it answers an ARP request and three UDP datagrams for client
+# 52:54:00:00:00:03@10.0.0.3 and ignores a datagram to another port.
+if [[ $(id -u) -ne 0 ]] || ! unshare -n true 2>/dev/null; then
+	fail "l2-echo's loopback run needs root and unshare -n (CI runs as root)"
+else
+	unshare -n python3 - "$l2_bin" "$scratch/l2.out" >"$out" 2>"$err" <<-'EOF' || fail "l2-echo loopback run"
+		import socket, struct, subprocess, sys, time
+		subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+		echo = subprocess.Popen([sys.argv[1], "--interface", "lo", "--client",
+		                         "52:54:00:00:00:02@10.0.0.2", "--client",
+		                         "52:54:00:00:00:03@10.0.0.3", "--count", "3"],
+		                        stdout=open(sys.argv[2], "w"), stderr=subprocess.STDOUT)
+		time.sleep(0.5)
+		s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+		s.bind(("lo", 0))
+		s.settimeout(5)
+		peer = bytes.fromhex("525400000001")
+		client = bytes.fromhex("525400000003")
+		def csum(b):
+		    total = sum(struct.unpack("!10H", b))
+		    while total >> 16:
+		        total = (total & 0xffff) + (total >> 16)
+		    return ~total & 0xffff
+		def udp(port, payload):
+		    ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(payload), 1, 0, 64, 17, 0,
+		                               bytes([10, 0, 0, 1]), bytes([10, 0, 0, 3])))
+		    ip[10:12] = struct.pack("!H", csum(bytes(ip)))
+		    frame = client + peer + b"\x08\x00" + bytes(ip) + struct.pack("!HHHH", 40000, port, 8 + len(payload), 0) + payload
+		    return frame.ljust(60, b"\0")
+		arp = (b"\xff" * 6 + peer + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x800, 6, 4, 1) + peer +
+		       bytes([10, 0, 0, 1]) + b"\0" * 6 + bytes([10, 0, 0, 3])).ljust(60, b"\0")
+		def answer(frame, want):
+		    s.send(frame)
+		    deadline = time.time() + 5
+		    while time.time() < deadline:
+		        reply = s.recv(2048)
+		        if reply[:6] == peer and reply[6:12] == client and want(reply):
+		            return True
+		    return False
+		ok = answer(arp, lambda r: r[12:14] == b"\x08\x06" and r[20:22] == b"\0\x02")
+		s.send(udp(9, b"not the echo port"))
+		for i in range(3):
+		    payload = b"pinion %d" % i
+		    ok = answer(udp(1235, payload), lambda r: r[12:14] == b"\x08\x00" and
+		                r[34:36] == b"\x04\xd3" and r[42:42 + len(payload)] == payload) and ok
+		echo.wait(10)
+		print("answered" if ok else "not answered", "status", echo.returncode)
+	EOF
+	expect_in "$out" "answered status 0" "l2-echo loopback run"
+	cp "$scratch/l2.out" "$out"
+	expect_in "$out" "l2-echo: answering 2 client(s) on lo, UDP port 1235" "l2-echo loopback run"
+	expect_in "$out" '"echoed": 3, "other_replies": 1' "l2-echo loopback run"
+fi
 
 finish net-programs-cli

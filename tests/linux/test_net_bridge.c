@@ -10,7 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "check.h"
-#include "net_bridge_core.h"
+#include "net_bridge_args.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -144,7 +144,7 @@ def fmt(k):
 def check_report(ck, name, report, uart, want, p, mode):
     wait = p["OWNER_WAIT"]
     ck.eq(f"{name}: plugin", report.get("plugin"), "pinion-count")
-    ck.eq(f"{name}: version", report.get("version"), 2)
+    ck.eq(f"{name}: version", report.get("version"), 3)
     ck.eq(f"{name}: guest", report.get("guest"), "pinion")
     # The program runs at low addresses only: nothing may count as a guest's kernel.
     upper = sum(o.get("guest_kernel", -1) for v in report.get("per_vcpu", [])

@@ -121,7 +121,11 @@ back_a:
     adr x2, flag_1                      /* += 1 */
     SWITCH OWNER_WAIT                   /* += 3 */
 
-    /* Wait for vCPU 1 (OWNER_WAIT, phases 1 and 2: 9 + 3 iA + 7 iR + 3 iB). */
+    /* Wait for vCPU 1 (OWNER_WAIT, phases 1 and 2: 9 + 3 iA + 7 iR + 3 iB).
+     * The only nondeterministic code has a symbol of its own, so that
+     * per-function counts can be compared across runs everywhere else:
+     * wait_for_vcpu1 holds all of it but the final SWITCH. */
+wait_for_vcpu1:
     mov x20, #0                         /* 1 */
 1:  add x20, x20, #1                    /* 3 per iteration: iA */
     ldr w1, [x2]
@@ -141,6 +145,7 @@ back_a:
     ldr w1, [x2]
     cbz w1, 3b
     dmb ish                             /* 1 */
+waited:
     SWITCH 0                            /* 3 (phase 2 by now: vCPU 1 set it) */
 
     PHASE 3                             /* [0 2 0 K] += 2 */

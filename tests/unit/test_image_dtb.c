@@ -219,6 +219,42 @@ static void test_bare_tree(void)
  * real one from a lookup by path: libfdt's fdt_path_offset("/chosen")
  * matches "chosen@b000000" too, and takes the first.
  */
+/*
+ * A VM whose channels are taken by pinion's in-kernel drivers: "pinion,channel"
+ * nodes with the same maps, and no uio_pdrv_genirq.of_id on the command line.
+ */
+static void test_kernel_channels(void)
+{
+    struct img_dtb_spec spec = {.vcpus = 1,
+                                .ram_base = 0x40a00000,
+                                .ram_size = 0x4000000,
+                                .bootargs = "loglevel=6",
+                                .channel_driver = SD_CHANNEL_DRIVER_KERNEL,
+                                .n_uio = 1};
+    spec.uio[0] =
+        (struct img_dtb_uio){.name = "tx",
+                             .id = 1,
+                             .n_regions = 1,
+                             .regions = {{.name = "tx", .base = 0x48a00000, .size = 0x10000}}};
+    uint8_t *fdt = NULL;
+    size_t size = 0;
+    struct sd_error err;
+    CHECK(img_guest_dtb_build(&spec, "vm", &fdt, &size, &err));
+    if (fdt == NULL) {
+        return;
+    }
+    CHECK_EQ(count_compatible(fdt, "pinion,channel"), 1);
+    CHECK_EQ(count_compatible(fdt, "generic-uio"), 0);
+    check_cells(fdt, "/tx@b001000", "reg",
+                (uint32_t[]){0, 0x0b001000, 0, 0x1000, 0, 0x48a00000, 0, 0x10000}, 8);
+    check_cells(fdt, "/tx@b001000", "interrupts", (uint32_t[]){0, 65, 1}, 3);
+    CHECK_STR_CONTAINS(string(fdt, "/tx@b001000", "linux,uio-name"), "tx");
+    const char *bootargs = string(fdt, "/chosen", "bootargs");
+    CHECK(bootargs != NULL && strcmp(bootargs, IMG_GUEST_BOOTARGS_BASE " loglevel=6") == 0);
+    CHECK(bootargs != NULL && strstr(bootargs, "uio_pdrv_genirq") == NULL);
+    free(fdt);
+}
+
 static void test_channel_named_like_a_node(void)
 {
     struct img_dtb_spec spec = {.vcpus = 1,
@@ -292,6 +328,7 @@ int main(void)
 {
     RUN_TEST(test_full_tree);
     RUN_TEST(test_bare_tree);
+    RUN_TEST(test_kernel_channels);
     RUN_TEST(test_channel_named_like_a_node);
     RUN_TEST(test_largest_tree);
     return check_exit();

@@ -131,7 +131,7 @@ static void begin_node_at(struct dtb_writer *w, const char *name, uint64_t addre
 static void write_chosen(struct dtb_writer *w, const struct img_dtb_spec *spec)
 {
     char bootargs[IMG_GUEST_BOOTARGS_MAX];
-    img_guest_bootargs(bootargs, sizeof bootargs, spec->bootargs);
+    img_guest_bootargs(bootargs, sizeof bootargs, spec->bootargs, spec->channel_driver);
     char stdout_path[48];
     snprintf(stdout_path, sizeof stdout_path, "/pl011@%llx", PN_GUEST_UART_BASE);
     begin_node(w, "chosen");
@@ -264,7 +264,9 @@ static void write_uio(struct dtb_writer *w, const struct img_dtb_spec *spec)
             names_length += length + 1;
         }
         begin_node_at(w, uio->name, doorbell);
-        prop_string(w, "compatible", "generic-uio");
+        prop_string(w, "compatible",
+                    spec->channel_driver == SD_CHANNEL_DRIVER_KERNEL ? "pinion,channel"
+                                                                     : "generic-uio");
         prop_reg(w, reg, n_regions + 1);
         prop_strings(w, "reg-names", names, names_length);
         prop_spi(w, PN_GUEST_CHANNEL_INTID + uio->id, DT_EDGE_RISING);

@@ -29,8 +29,9 @@
 /* Regions a channel's UIO device shows: Linux's MAX_UIO_MAPS is 5, one is the doorbell. */
 #define IMG_UIO_MAX_REGIONS 4
 /* The start of every guest's command line; the VM's "bootargs" follow. */
-#define IMG_GUEST_BOOTARGS                                                                         \
-    "console=ttyAMA0 earlycon=pl011,0x09000000 uio_pdrv_genirq.of_id=generic-uio"
+#define IMG_GUEST_BOOTARGS_BASE "console=ttyAMA0 earlycon=pl011,0x09000000"
+/* ... for a VM whose channels are UIO devices: uio_pdrv_genirq takes the generic-uio nodes. */
+#define IMG_GUEST_BOOTARGS IMG_GUEST_BOOTARGS_BASE " uio_pdrv_genirq.of_id=generic-uio"
 
 /* One PT_LOAD segment of an ELF file (segments with p_memsz 0 are dropped). */
 struct img_segment {
@@ -188,8 +189,9 @@ struct img_dtb_spec {
     uint64_t ram_base;
     uint64_t ram_size;
     bool has_initrd;
-    uint64_t initrd_start, initrd_end; /* [start, end) */
-    const char *bootargs;              /* the VM's own, after IMG_GUEST_BOOTARGS; "" for none */
+    uint64_t initrd_start, initrd_end;     /* [start, end) */
+    const char *bootargs;                  /* the VM's own, after IMG_GUEST_BOOTARGS; "" for none */
+    enum sd_channel_driver channel_driver; /* the channels' nodes: generic-uio or pinion,channel */
     uint32_t n_virtio;
     struct {
         uint64_t base; /* the transport's registers (0x200 bytes) */

@@ -60,8 +60,12 @@ int img_vm_map_channel(const struct sd_system *sys, int pd, int map, uint32_t *i
 /* The VM and vCPU entries of the boot information and each guest's device tree (vm_boot.c). */
 bool img_vm_fill_boot(struct img_plan *plan, struct sd_error *err);
 
-/* The guest's whole command line: IMG_GUEST_BOOTARGS, then the VM's own (vm_boot.c). */
-void img_guest_bootargs(char *out, size_t size, const char *vm_bootargs);
+/*
+ * The guest's whole command line: IMG_GUEST_BOOTARGS (IMG_GUEST_BOOTARGS_BASE
+ * for in-kernel channel drivers), then the VM's own (vm_boot.c).
+ */
+void img_guest_bootargs(char *out, size_t size, const char *vm_bootargs,
+                        enum sd_channel_driver channel_driver);
 #define IMG_GUEST_BOOTARGS_MAX (sizeof IMG_GUEST_BOOTARGS + SD_PATH_MAX + 1)
 
 /* What VM `v`'s device tree describes, from a finished layout (vm_boot.c). */

@@ -170,18 +170,20 @@ static json_t *vm_json(const struct img_plan *plan, uint32_t v, struct img_dtb_s
     const struct sd_pd *pd = &plan->sys->pds[vm->pd];
     const struct pn_boot_vm *boot_vm = &plan->bootinfo.vms[v];
     char bootargs[IMG_GUEST_BOOTARGS_MAX];
-    img_guest_bootargs(bootargs, sizeof bootargs, pd->vm.bootargs);
+    img_guest_bootargs(bootargs, sizeof bootargs, pd->vm.bootargs, pd->vm.channel_driver);
     img_vm_dtb_spec(plan, (int)v, spec);
     json_t *initrd = vm->initrd_path != NULL ? json_string(vm->initrd_path) : json_null();
-    return json_pack("{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o}",
-                     "name", pd->name, "pd", (json_int_t)vm->pd, "kernel", vm->kernel_path,
-                     "initrd", initrd, "ram_base", (json_int_t)vm->ram_base, "ram_size",
-                     (json_int_t)vm->ram_size, "entry", (json_int_t)boot_vm->entry, "dtb",
-                     (json_int_t)boot_vm->dtb, "dtb_size", (json_int_t)vm->dtb_size, "initrd_start",
-                     (json_int_t)vm->initrd_pa, "initrd_end",
-                     (json_int_t)(vm->initrd_pa + vm->initrd_size), "bootargs", bootargs, "vcpus",
-                     vcpus_json(plan, boot_vm), "devices", vm_devices_json(plan, pd), "channels",
-                     vm_channels_json(plan, vm, spec));
+    return json_pack(
+        "{s:s, s:I, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:o, "
+        "s:o}",
+        "name", pd->name, "pd", (json_int_t)vm->pd, "kernel", vm->kernel_path, "initrd", initrd,
+        "ram_base", (json_int_t)vm->ram_base, "ram_size", (json_int_t)vm->ram_size, "entry",
+        (json_int_t)boot_vm->entry, "dtb", (json_int_t)boot_vm->dtb, "dtb_size",
+        (json_int_t)vm->dtb_size, "initrd_start", (json_int_t)vm->initrd_pa, "initrd_end",
+        (json_int_t)(vm->initrd_pa + vm->initrd_size), "bootargs", bootargs, "channel_driver",
+        pd->vm.channel_driver == SD_CHANNEL_DRIVER_KERNEL ? "kernel" : "uio", "vcpus",
+        vcpus_json(plan, boot_vm), "devices", vm_devices_json(plan, pd), "channels",
+        vm_channels_json(plan, vm, spec));
 }
 
 static json_t *vms_json(const struct img_plan *plan)

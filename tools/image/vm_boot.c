@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void img_guest_bootargs(char *out, size_t size, const char *vm_bootargs)
+void img_guest_bootargs(char *out, size_t size, const char *vm_bootargs,
+                        enum sd_channel_driver channel_driver)
 {
-    snprintf(out, size, "%s%s%s", IMG_GUEST_BOOTARGS, vm_bootargs[0] != '\0' ? " " : "",
-             vm_bootargs);
+    const char *base =
+        channel_driver == SD_CHANNEL_DRIVER_KERNEL ? IMG_GUEST_BOOTARGS_BASE : IMG_GUEST_BOOTARGS;
+    snprintf(out, size, "%s%s%s", base, vm_bootargs[0] != '\0' ? " " : "", vm_bootargs);
 }
 
 void img_vm_dtb_spec(const struct img_plan *plan, int v, struct img_dtb_spec *spec)
@@ -30,6 +32,7 @@ void img_vm_dtb_spec(const struct img_plan *plan, int v, struct img_dtb_spec *sp
     spec->initrd_start = vm->initrd_pa;
     spec->initrd_end = vm->initrd_pa + vm->initrd_size;
     spec->bootargs = pd->vm.bootargs;
+    spec->channel_driver = pd->vm.channel_driver;
     for (uint32_t d = 0; d < pd->vm.n_devices; d++) {
         const struct sd_device *device = &sys->devices[sd_find_device(sys, pd->vm.devices[d])];
         spec->virtio[d].base = sd_device_mmio(device);

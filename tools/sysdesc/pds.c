@@ -12,8 +12,8 @@ static const char *const component_fields[] = {
 };
 
 static const char *const vm_fields[] = {
-    "name",     "vcpus",   "priority", "memory", "kernel", "initrd",
-    "bootargs", "devices", "core",     "params", NULL,
+    "name",     "vcpus",   "priority", "memory", "kernel",         "initrd",
+    "bootargs", "devices", "core",     "params", "channel_driver", NULL,
 };
 
 static const char *const irq_fields[] = {"name", "irq", "id", "trigger", NULL};
@@ -273,6 +273,30 @@ static bool parse_devices(struct sd_ctx *ctx, const json_t *element, struct sd_v
     return true;
 }
 
+/*
+ * Which guest driver takes the VM's channels: "uio" (the default; a bridge
+ * program in user space) or "kernel" (pinion's in-kernel drivers).
+ */
+static bool parse_channel_driver(struct sd_ctx *ctx, const char *where, const json_t *element,
+                                 struct sd_vm *vm)
+{
+    json_t *value;
+    if (!sd_get_value(ctx, where, element, "channel_driver", false, JSON_STRING, &value)) {
+        return false;
+    }
+    if (value == NULL || sd_json_string_is(value, "uio")) {
+        vm->channel_driver = SD_CHANNEL_DRIVER_UIO;
+        return true;
+    }
+    if (sd_json_string_is(value, "kernel")) {
+        vm->channel_driver = SD_CHANNEL_DRIVER_KERNEL;
+        return true;
+    }
+    char shown[48];
+    sd_quote(shown, sizeof shown, json_string_value(value), json_string_length(value));
+    return sd_fail(ctx, "%s: channel_driver %s must be \"uio\" or \"kernel\"", where, shown);
+}
+
 bool sd_parse_vms(struct sd_ctx *ctx, const json_t *vms)
 {
     size_t index;
@@ -295,7 +319,8 @@ bool sd_parse_vms(struct sd_ctx *ctx, const json_t *vms)
                            sizeof vm->initrd, NULL) ||
             !sd_get_string(ctx, label, element, "bootargs", false, true, vm->bootargs,
                            sizeof vm->bootargs, NULL) ||
-            !parse_devices(ctx, element, vm) || !parse_params_field(ctx, element, pd)) {
+            !parse_devices(ctx, element, vm) || !parse_channel_driver(ctx, label, element, vm) ||
+            !parse_params_field(ctx, element, pd)) {
             return false;
         }
         vm->vcpus = (uint32_t)vcpus;

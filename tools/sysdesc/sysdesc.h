@@ -65,8 +65,15 @@ struct sd_param {
     char value[PN_PARAM_VALUE_MAX];
 };
 
+/* What takes a VM's channels inside the guest (docs/guest-dtb.md). */
+enum sd_channel_driver {
+    SD_CHANNEL_DRIVER_UIO,    /* "generic-uio" nodes, for a bridge program in user space */
+    SD_CHANNEL_DRIVER_KERNEL, /* "pinion,channel" nodes, for pinion's in-kernel drivers */
+};
+
 struct sd_vm {
-    uint32_t vcpus;  /* 1..SD_MAX_VCPUS */
+    uint32_t vcpus; /* 1..SD_MAX_VCPUS */
+    enum sd_channel_driver channel_driver;
     uint64_t memory; /* bytes of guest RAM, page multiple */
     char kernel[SD_PATH_MAX];
     char initrd[SD_PATH_MAX]; /* empty when none */

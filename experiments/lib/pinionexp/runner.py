@@ -110,14 +110,61 @@ def device_args(manifest):
     return args, nets
 
 
+def plugin_argument(plugin, out, mode="exact", guest=None, symbols=None):
+    """The value of QEMU's -plugin option for pinion-count (docs/accounting.md): its
+    report goes to `out`; guest="linux" for a Linux booted directly; symbols: a guest
+    kernel's System.map, to count instructions per function as well."""
+    values = [f"out={out}", f"mode={mode}"]
+    if guest:
+        values.append(f"guest={guest}")
+    if symbols:
+        values.append(f"symbols={symbols}")
+    for value in values:
+        if "," in value:  # QEMU splits the plugin's arguments at commas
+            raise RunError(f"plugin argument {value!r}: a path with a comma cannot be passed")
+    return ",".join([str(plugin)] + values)
+
+
+def symbols_beside(kernel_image):
+    """The System.map the build put beside a guest kernel (linux-net.Image:
+    linux-net.System.map), or None when there is none."""
+    image = Path(kernel_image)
+    candidate = image.with_name(image.stem + ".System.map")
+    return candidate if candidate.is_file() else None
+
+
+def guest_symbols(manifest, choice=None):
+    """
+    The System.map to count a run's guest kernel per function with, and a line saying
+    what was chosen and why (or None). choice: None (automatic: the map beside the
+    VMs' kernel, if they all run the same one), "none", or a path.
+    """
+    if choice == "none":
+        return None, None
+    if choice:
+        if not Path(choice).is_file():
+            raise RunError(f"--symbols {choice}: no such file")
+        return Path(choice), f"guest kernel symbols: {choice}"
+    kernels = sorted({vm["kernel"] for vm in manifest.get("vms", []) if vm.get("kernel")})
+    if not kernels:
+        return None, None
+    if len(kernels) > 1:
+        return None, ("VMs run different kernels (" + ", ".join(kernels) + "): no "
+                      "per-function counts (--symbols PATH picks one map for all)")
+    found = symbols_beside(kernels[0])
+    if found is None:
+        return None, (f"no System.map beside {kernels[0]}: no per-function counts")
+    return found, f"guest kernel symbols: {found}"
+
+
 def qemu_command(image, cores, memory_mib, plugin=None, plugin_out=None, plugin_mode="exact",
-                 extra=()):
+                 extra=(), symbols=None):
     cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3",
            "-cpu", "cortex-a72", "-smp", str(cores), "-m", f"{memory_mib}M",
            "-display", "none", "-monitor", "none", "-serial", "stdio", "-nic", "none",
            "-kernel", str(image)]
     if plugin:
-        cmd += ["-plugin", f"{plugin},out={plugin_out},mode={plugin_mode}"]
+        cmd += ["-plugin", plugin_argument(plugin, plugin_out, plugin_mode, symbols=symbols)]
     return cmd + list(extra)
 
 

@@ -1,8 +1,53 @@
-"""A readable table of a run's summary: where the instructions went."""
+"""A readable table of a run's summary: where the instructions went.
+
+The same tables show the combined summary of repeated runs (repeat.py,
+`experiments/run --repeat N`): there every figure is an aggregate, written
+"median [low–high]", and a column widens to fit it."""
+
+from . import repeat
 
 
-def _fmt(n):
-    return "-" if n is None else f"{n:,}"
+def _fmt(n, decimals=None):
+    """A count with thousands separators, a figure rounded to `decimals`, or an aggregate
+    of repeated runs as 'median [low–high]'; None is '-'."""
+    if n is None:
+        return "-"
+    if repeat.is_aggregate(n):
+        return repeat.format_interval(n, decimals)
+    return f"{n:,}" if decimals is None else f"{n:,.{decimals}f}"
+
+
+def _by_owner(summary, pds):
+    """PDs in the order of their owner ids (the system description's), as a run lists them;
+    a summary read back from its file has them in alphabetical order."""
+    owner = {name: int(number) for number, name in (summary.get("owners") or {}).items()}
+    return sorted(pds.items(), key=lambda item: owner.get(item[0], len(owner)))
+
+
+def _label(value, grouped=False):
+    """A core number, a window, the packets of a run: the same in every run, so shown once.
+    grouped: with thousands separators."""
+    if repeat.is_aggregate(value) and value["low"] == value["high"]:
+        value = value["median"]
+    if repeat.is_aggregate(value) or (grouped and repeat.is_number(value)):
+        return _fmt(value)
+    return str(value)
+
+
+def _table(columns, rows):
+    """Lines of a table; columns are (title, width), the first left-aligned and the rest
+    right-aligned. A column keeps its width unless a cell needs more, so the tables of a
+    single run look as they always have, and intervals still line up."""
+    widths = []
+    for i, (title, width) in enumerate(columns):
+        longest = max(len(cells[i]) for cells in [[t for t, _ in columns]] + rows)
+        widths.append(width if longest <= width else longest + 2)
+
+    def line(cells):
+        return f"{cells[0]:<{widths[0]}}" + "".join(
+            f"{cell:>{width}}" for cell, width in zip(cells[1:], widths[1:]))
+
+    return [line([title for title, _ in columns])] + [line(cells) for cells in rows]
 
 
 def render(summary, phase=None):
@@ -11,24 +56,28 @@ def render(summary, phase=None):
     title = "whole run" if phase is None else f"phase {phase}"
     lines = [f"{summary['system']} on {summary['cores']} core(s), {title}: "
              f"retired instructions ({summary.get('plugin_mode')} count)", ""]
-    lines.append(f"{'PD':<18}{'core':>5}{'in the PD':>16}{'kernel for it':>16}{'total':>16}")
-    for name, pd in section["pds"].items():
+    rows = []
+    for name, pd in _by_owner(summary, section["pds"]):
         ins = pd["instructions"] or {}
-        lines.append(f"{name:<18}{pd['core']:>5}{_fmt(ins.get('user')):>16}"
-                     f"{_fmt(ins.get('kernel')):>16}{_fmt(ins.get('total')):>16}")
+        rows.append([name, _label(pd["core"]), _fmt(ins.get("user")), _fmt(ins.get("kernel")),
+                     _fmt(ins.get("total"))])
+    lines += _table([("PD", 18), ("core", 5), ("in the PD", 16), ("kernel for it", 16),
+                     ("total", 16)], rows)
     lines.append("")
-    lines.append(f"{'core':<6}{'total':>16}{'kernel idle':>16}{'notify same':>13}"
-                 f"{'notify cross':>14}{'SGIs sent':>11}{'wake-ups':>10}")
+    rows = []
     for core in section["cores"]:
         ev = core["events"]
-        lines.append(f"{core['core']:<6}{_fmt((core['instructions'] or {}).get('total')):>16}"
-                     f"{_fmt((core['kernel_idle'] or {}).get('total')):>16}"
-                     f"{ev.get('notify_same_core', 0):>13,}{ev.get('notify_cross_core', 0):>14,}"
-                     f"{ev.get('sgi_sent', 0):>11,}{ev.get('wakeups', 0):>10,}")
+        rows.append([_label(core["core"]), _fmt((core["instructions"] or {}).get("total")),
+                     _fmt((core["kernel_idle"] or {}).get("total")),
+                     _fmt(ev.get("notify_same_core", 0)), _fmt(ev.get("notify_cross_core", 0)),
+                     _fmt(ev.get("sgi_sent", 0)), _fmt(ev.get("wakeups", 0))])
+    lines += _table([("core", 6), ("total", 16), ("kernel idle", 16), ("notify same", 13),
+                     ("notify cross", 14), ("SGIs sent", 11), ("wake-ups", 10)], rows)
     if summary.get("faults"):
         lines.append("")
         for fault in summary["faults"]:
-            lines.append(f"fault: {fault['pd']} on core {fault['core']}: {fault['what']}")
+            run = f"run {fault['run']}: " if "run" in fault else ""
+            lines.append(f"fault: {run}{fault['pd']} on core {fault['core']}: {fault['what']}")
     return "\n".join(lines)
 
 
@@ -37,38 +86,52 @@ def render_per_io(summary, unit="packet"):
     per = summary.get("per_io")
     if not per:
         return ""
-    load = summary.get("load", {})
+    load = summary.get("load") or {}
+    window, size = load.get("window"), load.get("size")
     lines = [f"{summary['system']} on {summary['cores']} core(s): instructions per {unit}, "
-             f"{per['ios']:,} {unit}s echoed (window {load.get('window', '?')}, "
-             f"{load.get('size', '?')}-byte payload)", ""]
-    lines.append(f"{'PD':<22}{'core':>5}{'in the PD':>12}{'kernel for it':>15}{'total':>10}")
-    for name, ins in per["pds"].items():
+             f"{_label(per['ios'], grouped=True)} {unit}s echoed (window "
+             f"{'?' if window is None else _label(window)}, "
+             f"{'?' if size is None else _label(size)}-byte payload)", ""]
+    rows = []
+    for name, ins in _by_owner(summary, per["pds"]):
         core = summary["total"]["pds"][name]["core"]
-        lines.append(f"{name:<22}{core:>5}{ins['user']:>12,.0f}{ins['kernel']:>15,.0f}"
-                     f"{ins['total']:>10,.0f}")
+        rows.append([name, _label(core), _fmt(ins["user"], 0), _fmt(ins["kernel"], 0),
+                     _fmt(ins["total"], 0)])
+    lines += _table([("PD", 22), ("core", 5), ("in the PD", 12), ("kernel for it", 15),
+                     ("total", 10)], rows)
     for name, vm in per.get("vms", {}).items():
         lines.append("")
-        lines.append(f"{'vCPU':<22}{'core':>5}{'guest kernel':>14}{'guest user':>12}"
-                     f"{'kernel for it':>15}{'total':>10}")
+        rows = []
         for vcpu in vm["vcpus"]:
             ins = vcpu["instructions"]
-            lines.append(f"{name + '/' + str(vcpu['vcpu']):<22}{vcpu['core']:>5}"
-                         f"{ins['guest_kernel']:>14,.0f}{ins['user']:>12,.0f}"
-                         f"{ins['kernel']:>15,.0f}{ins['total']:>10,.0f}")
-        exits = ", ".join(f"{k} {v:.2f}" for k, v in sorted(vm["exits"].items()) if v and k != "virqs")
-        lines.append(f"{name}: per {unit}, virtual interrupts {vm['exits'].get('virqs', 0):.2f}; "
-                     f"exits: {exits or 'none'}")
+            rows.append([f"{name}/{_label(vcpu['vcpu'])}", _label(vcpu["core"]),
+                         _fmt(ins["guest_kernel"], 0), _fmt(ins["user"], 0),
+                         _fmt(ins["kernel"], 0), _fmt(ins["total"], 0)])
+        lines += _table([("vCPU", 22), ("core", 5), ("guest kernel", 14), ("guest user", 12),
+                         ("kernel for it", 15), ("total", 10)], rows)
+        exits = ", ".join(f"{k} {_fmt(v, 2)}" for k, v in sorted(vm["exits"].items())
+                          if _nonzero(v) and k != "virqs")
+        lines.append(f"{name}: per {unit}, virtual interrupts "
+                     f"{_fmt(vm['exits'].get('virqs', 0), 2)}; exits: {exits or 'none'}")
     lines.append("")
-    lines.append(f"{'core':<6}{'all':>10}{'idle kernel':>13}{'notify same':>13}"
-                 f"{'notify cross':>14}{'SGIs':>8}{'IRQs':>8}{'wake-ups':>10}")
+    rows = []
     for core in per["cores"]:
         ev = core["events"]
-        lines.append(f"{core['core']:<6}{core['instructions']['total']:>10,.0f}"
-                     f"{core['kernel_idle']['total']:>13,.0f}"
-                     f"{ev.get('notify_same_core', 0):>13.2f}{ev.get('notify_cross_core', 0):>14.2f}"
-                     f"{ev.get('sgi_sent', 0):>8.2f}{ev.get('device_irqs', 0):>8.2f}"
-                     f"{ev.get('wakeups', 0):>10.2f}")
+        rows.append([_label(core["core"]), _fmt(core["instructions"]["total"], 0),
+                     _fmt(core["kernel_idle"]["total"], 0),
+                     _fmt(ev.get("notify_same_core", 0), 2),
+                     _fmt(ev.get("notify_cross_core", 0), 2), _fmt(ev.get("sgi_sent", 0), 2),
+                     _fmt(ev.get("device_irqs", 0), 2), _fmt(ev.get("wakeups", 0), 2)])
+    lines += _table([("core", 6), ("all", 10), ("idle kernel", 13), ("notify same", 13),
+                     ("notify cross", 14), ("SGIs", 8), ("IRQs", 8), ("wake-ups", 10)], rows)
     lines.append("")
     lines.append(f"all instructions per {unit} (every PD, the kernel, every core): "
-                 f"{per['all_instructions']:,.0f}")
+                 f"{_fmt(per['all_instructions'], 0)}")
     return "\n".join(lines)
+
+
+def _nonzero(value):
+    """Whether an exit count shows: in any run, for repeated runs."""
+    if repeat.is_aggregate(value):
+        return any(value["values"])
+    return bool(value)

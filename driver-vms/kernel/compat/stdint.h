@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* <stdint.h> for pinion's shared code built into the guest kernel: the kernel's types. */
+#ifndef PINION_COMPAT_STDINT_H
+#define PINION_COMPAT_STDINT_H
+
+#include <linux/types.h>
+#include <linux/stddef.h>
+
+#endif
