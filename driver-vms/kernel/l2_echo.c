@@ -6,7 +6,7 @@
  * the network core alone; docs/net-optimise.md). An rx_handler takes every
  * frame; those addressed to one of the configured clients (MAC and IPv4
  * address, the interface promiscuous) are answered as pinion's echo
- * clients answer them (l2_echo_core.c, echo_protocol.c): ARP requests,
+ * clients pinion_echo_answer them (l2_echo_core.c, echo_protocol.c): ARP requests,
  * ICMP echo requests and UDP datagrams to the port; the reply is built in
  * a new frame and sent with dev_queue_xmit. Everything else is dropped.
  *
@@ -51,7 +51,7 @@ static bool attached;
 /* Where a frame that does not start 8-byte aligned is read from (echo_protocol.h). */
 static DEFINE_PER_CPU_ALIGNED(u8[FRAME_MAX], aligned_frame);
 
-static void finish(struct work_struct *work)
+static void pinion_echo_finish(struct work_struct *work)
 {
 	char json[512];
 
@@ -60,7 +60,7 @@ static void finish(struct work_struct *work)
 	kernel_power_off();
 }
 
-static rx_handler_result_t echo_rx_handler(struct sk_buff **pskb)
+static rx_handler_result_t pinion_echo_rx_handler(struct sk_buff **pskb)
 {
 	struct sk_buff *skb = *pskb;
 	const struct echo_identity *id;
@@ -117,7 +117,7 @@ done:
 	return RX_HANDLER_CONSUMED;
 }
 
-static void echo_attach(struct work_struct *work)
+static void pinion_echo_attach(struct work_struct *work)
 {
 	struct net_device *dev;
 	int rc;
@@ -133,7 +133,8 @@ static void echo_attach(struct work_struct *work)
 	netdev_update_features(dev);
 	rc = dev_set_promiscuity(dev, 1);
 	if (!rc)
-		rc = netdev_rx_handler_register(dev, echo_rx_handler, NULL);
+		rc = netdev_rx_handler_register(dev, pinion_echo_rx_handler,
+						NULL);
 	attached = !rc;
 	rtnl_unlock();
 	if (rc)
@@ -145,8 +146,8 @@ static void echo_attach(struct work_struct *work)
 			  echo.n_identities, interface, port);
 }
 
-static int echo_netdev_event(struct notifier_block *nb, unsigned long event,
-			     void *ptr)
+static int pinion_echo_netdev_event(struct notifier_block *nb,
+				    unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
@@ -156,10 +157,10 @@ static int echo_netdev_event(struct notifier_block *nb, unsigned long event,
 }
 
 static struct notifier_block echo_notifier = {
-	.notifier_call = echo_netdev_event,
+	.notifier_call = pinion_echo_netdev_event,
 };
 
-static int __init echo_init(void)
+static int __init pinion_echo_init(void)
 {
 	char *list, *next, *client;
 
@@ -180,11 +181,11 @@ static int __init echo_init(void)
 		}
 	}
 	kfree(list);
-	INIT_WORK(&attach_work, echo_attach);
-	INIT_WORK(&finish_work, finish);
+	INIT_WORK(&attach_work, pinion_echo_attach);
+	INIT_WORK(&finish_work, pinion_echo_finish);
 	return register_netdevice_notifier(&echo_notifier);
 }
-device_initcall(echo_init);
+device_initcall(pinion_echo_init);
 
 MODULE_DESCRIPTION(
 	"pinion: the UDP echo answered on a network interface's receive path");

@@ -41,7 +41,7 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 
-#include "net_bridge_core.h"
+#include "net_bridge.h"
 
 static char *interface = "eth0";
 module_param(interface, charp, 0444);
@@ -64,6 +64,12 @@ MODULE_PARM_DESC(buffer_size, "bytes of a buffer (default 2048)");
 static uint budget = NAPI_POLL_WEIGHT;
 module_param(budget, uint, 0444);
 MODULE_PARM_DESC(budget, "frames sent per NAPI poll at most (default 64)");
+static int tx_cpu = -1;
+module_param(tx_cpu, int, 0444);
+MODULE_PARM_DESC(
+	tx_cpu,
+	"the CPU that takes the transmit channel's interrupt, and so runs the "
+	"transmit poll (default -1: wherever Linux puts it)");
 static bool qdisc_bypass;
 module_param(qdisc_bypass, bool, 0444);
 MODULE_PARM_DESC(
@@ -83,39 +89,9 @@ module_param(report_idle_ms, uint, 0444);
 MODULE_PARM_DESC(report_idle_ms, "print the counts once no frame has moved for "
 				 "this long (default 0: never)");
 
-/* One of the VM's channels: its doorbell, its queue pair and data regions, its interrupt. */
-struct bridge_channel {
-	bool present;
-	void __iomem *doorbell;
-	void *queue;
-	u64 queue_bytes;
-	struct net_bridge_region data[NET_BRIDGE_MAX_TX_REGIONS];
-	unsigned int n_data;
-	int irq;
-};
-
-struct bridge {
-	struct bridge_channel rx, tx;
-	struct net_device *dev;
-	struct net_bridge core;
-	struct net_bridge_io io;
-	/* The frame the rx_handler is handing to the core's receive path. */
-	struct sk_buff *pending;
-	/* A NAPI context on a dummy device: where the transmit work runs. */
-	struct net_device napi_dev;
-	struct napi_struct napi;
-	/* Retries a transmit that found the free ring full (a peer holding too much). */
-	struct timer_list stalled;
-	struct work_struct attach;
-	/* The counts printed once the bridge has been idle for report_idle_ms. */
-	struct delayed_work idle_report;
-	bool up;
-	atomic64_t next_report;
-};
-
 static struct bridge bridge;
 
-static long bridge_receive(void *ctx, unsigned char *buf, size_t room)
+static long pinion_bridge_receive(void *ctx, unsigned char *buf, size_t room)
 {
 	struct bridge *b = ctx;
 	struct sk_buff *skb = b->pending;
@@ -123,15 +99,17 @@ static long bridge_receive(void *ctx, unsigned char *buf, size_t room)
 	if (!skb)
 		return 0;
 	b->pending = NULL;
-	if (skb_copy_bits(skb, 0, buf, min_t(size_t, skb->len, room)) < 0)
+	if (!skb_is_nonlinear(skb))
+		memcpy(buf, skb->data, min_t(size_t, skb->len, room));
+	else if (skb_copy_bits(skb, 0, buf, min_t(size_t, skb->len, room)) < 0)
 		return -EFAULT;
 	return skb->len;
 }
 
-static int bridge_send(void *ctx, const unsigned char *frame, size_t len)
+static int pinion_bridge_send(void *ctx, const unsigned char *frame, size_t len)
 {
 	struct bridge *b = ctx;
-	struct sk_buff *skb = napi_alloc_skb(&b->napi, len);
+	struct sk_buff *skb = pinion_bridge_tx_skb(b, len);
 	int rc;
 
 	if (!skb)
@@ -140,18 +118,41 @@ static int bridge_send(void *ctx, const unsigned char *frame, size_t len)
 	skb->dev = b->dev;
 	skb_reset_mac_header(skb);
 	skb->protocol = eth_hdr(skb)->h_proto;
-	rc = qdisc_bypass ? dev_direct_xmit(skb, 0) : dev_queue_xmit(skb);
+	rc = pinion_bridge_xmit(b, skb);
 	return net_xmit_eval(rc) == 0 ? 0 : -EIO;
 }
 
-static void bridge_ring(void *ctx, enum net_bridge_side side, uint32_t value)
+int pinion_bridge_xmit(struct bridge *b, struct sk_buff *skb)
+{
+	return qdisc_bypass ? dev_direct_xmit(skb, 0) : dev_queue_xmit(skb);
+}
+
+struct bridge *pinion_bridge_instance(void)
+{
+	return &bridge;
+}
+
+enum net_bridge_step pinion_bridge_transmit(struct bridge *b, u32 budget)
+{
+	if (b->zero_copy)
+		return pinion_bridge_transmit_zero_copy(b, budget);
+	return net_bridge_transmit(&b->core, &b->io, budget);
+}
+
+static void pinion_bridge_ring(void *ctx, enum net_bridge_side side,
+			       uint32_t value)
 {
 	struct bridge *b = ctx;
 
 	writel(value, side == NET_BRIDGE_RX ? b->rx.doorbell : b->tx.doorbell);
 }
 
-static void print_counts(struct bridge *b)
+void pinion_bridge_ring_tx(struct bridge *b)
+{
+	writel((u32)++b->core.counts.tx_doorbells, b->tx.doorbell);
+}
+
+static void pinion_bridge_print_counts(struct bridge *b)
 {
 	char json[512];
 
@@ -159,17 +160,17 @@ static void print_counts(struct bridge *b)
 	pr_notice("pinion-net-bridge: %s\n", json);
 }
 
-static void idle_report(struct work_struct *work)
+static void pinion_bridge_idle_report(struct work_struct *work)
 {
-	print_counts(container_of(to_delayed_work(work), struct bridge,
-				  idle_report));
+	pinion_bridge_print_counts(container_of(to_delayed_work(work),
+						struct bridge, idle_report));
 }
 
 /*
  * After the bridge did some work: the counts each time report_every more
  * frames moved, and (re)arms the report for when it falls idle.
  */
-static void maybe_report(struct bridge *b)
+void pinion_bridge_maybe_report(struct bridge *b)
 {
 	s64 moved = b->core.counts.rx_frames + b->core.counts.tx_frames;
 	s64 due = atomic64_read(&b->next_report);
@@ -180,10 +181,15 @@ static void maybe_report(struct bridge *b)
 	if (!report_every || moved < due ||
 	    atomic64_cmpxchg(&b->next_report, due, moved + report_every) != due)
 		return;
-	print_counts(b);
+	pinion_bridge_print_counts(b);
 }
 
-static rx_handler_result_t bridge_rx_handler(struct sk_buff **pskb)
+u32 pinion_bridge_budget(void)
+{
+	return budget;
+}
+
+static rx_handler_result_t pinion_bridge_rx_handler(struct sk_buff **pskb)
 {
 	struct sk_buff *skb = *pskb;
 	struct bridge *b = rcu_dereference(skb->dev->rx_handler_data);
@@ -196,26 +202,25 @@ static rx_handler_result_t bridge_rx_handler(struct sk_buff **pskb)
 	b->pending = skb;
 	step = net_bridge_receive(&b->core, &b->io, 1);
 	b->pending = NULL;
-	consume_skb(skb);
+	pinion_bridge_retire_rx_skb(b, skb);
 	if (unlikely(step == NET_BRIDGE_DIE))
 		panic("pinion-net-bridge: dying after %llu frames received "
 		      "(die_after)\n",
 		      (unsigned long long)b->core.counts.rx_frames);
-	maybe_report(b);
+	pinion_bridge_maybe_report(b);
 	return RX_HANDLER_CONSUMED;
 }
 
-static int bridge_poll(struct napi_struct *napi, int poll_budget)
+static int pinion_bridge_poll(struct napi_struct *napi, int poll_budget)
 {
 	struct bridge *b = container_of(napi, struct bridge, napi);
 	u64 before = b->core.counts.tx_frames + b->core.counts.bad_tx_desc +
 		     b->core.counts.tx_send_errors;
-	enum net_bridge_step step =
-		net_bridge_transmit(&b->core, &b->io, (u32)poll_budget);
+	enum net_bridge_step step = pinion_bridge_transmit(b, (u32)poll_budget);
 	int done = (int)(b->core.counts.tx_frames + b->core.counts.bad_tx_desc +
 			 b->core.counts.tx_send_errors - before);
 
-	maybe_report(b);
+	pinion_bridge_maybe_report(b);
 	if (step == NET_BRIDGE_MORE)
 		return poll_budget;
 	if (napi_complete_done(napi, min(done, poll_budget - 1)) &&
@@ -224,19 +229,20 @@ static int bridge_poll(struct napi_struct *napi, int poll_budget)
 	return min(done, poll_budget - 1);
 }
 
-static void bridge_stalled(struct timer_list *t)
+static void pinion_bridge_stalled(struct timer_list *t)
 {
 	struct bridge *b = from_timer(b, t, stalled);
 
 	napi_schedule(&b->napi);
 }
 
-static irqreturn_t bridge_tx_irq(int irq, void *data)
+static irqreturn_t pinion_bridge_tx_irq(int irq, void *data)
 {
 	struct bridge *b = data;
 
 	b->core.counts.tx_irqs++;
-	if (READ_ONCE(b->up))
+	/* Polling, it asks for no notification: one that raced with the withdrawal is ignored. */
+	if (READ_ONCE(b->up) && !pinion_bridge_polling())
 		napi_schedule(&b->napi);
 	return IRQ_HANDLED;
 }
@@ -246,7 +252,7 @@ static irqreturn_t bridge_tx_irq(int irq, void *data)
  * counted, as the user-space bridge drops them), so the receive queue's
  * notification has nothing to resume: it is only counted.
  */
-static irqreturn_t bridge_rx_irq(int irq, void *data)
+static irqreturn_t pinion_bridge_rx_irq(int irq, void *data)
 {
 	struct bridge *b = data;
 
@@ -255,7 +261,7 @@ static irqreturn_t bridge_rx_irq(int irq, void *data)
 }
 
 /* Starts once both channels are probed and the interface exists. */
-static void bridge_attach(struct work_struct *work)
+static void pinion_bridge_attach(struct work_struct *work)
 {
 	struct bridge *b = container_of(work, struct bridge, attach);
 	char err[NET_BRIDGE_ERROR_MAX];
@@ -288,25 +294,38 @@ static void bridge_attach(struct work_struct *work)
 	netdev_update_features(dev);
 	rc = dev_set_promiscuity(dev, 1);
 	if (!rc)
-		rc = netdev_rx_handler_register(dev, bridge_rx_handler, b);
+		rc = netdev_rx_handler_register(dev, pinion_bridge_rx_handler,
+						b);
 	rtnl_unlock();
 	if (rc) {
 		pr_err("pinion-net-bridge: cannot take over %s: error %d\n",
 		       interface, rc);
 		return;
 	}
+	b->zero_copy = pinion_bridge_zero_copy(b);
 	napi_enable(&b->napi);
+	if (pinion_bridge_polling()) {
+		rc = pinion_bridge_start_polling(b, tx_cpu);
+		if (rc) {
+			pr_err("pinion-net-bridge: cannot start polling: error "
+			       "%d\n",
+			       rc);
+			return;
+		}
+	}
 	WRITE_ONCE(b->up, true);
 	pr_notice("pinion-net-bridge: up: %s, %u transmit regions, capacity "
-		  "%u, buffers of %u bytes%s\n",
+		  "%u, buffers of %u bytes%s%s\n",
 		  interface, b->tx.n_data, capacity, buffer_size,
-		  qdisc_bypass ? ", qdisc bypassed" : "");
+		  qdisc_bypass ? ", qdisc bypassed" : "",
+		  b->zero_copy ? ", zero-copy transmission" : "");
 	/* Frames the peer queued before we were up, and the first signal request. */
-	napi_schedule(&b->napi);
+	if (!pinion_bridge_polling())
+		napi_schedule(&b->napi);
 }
 
-static int bridge_netdev_event(struct notifier_block *nb, unsigned long event,
-			       void *ptr)
+static int pinion_bridge_netdev_event(struct notifier_block *nb,
+				      unsigned long event, void *ptr)
 {
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
@@ -316,10 +335,10 @@ static int bridge_netdev_event(struct notifier_block *nb, unsigned long event,
 }
 
 static struct notifier_block bridge_notifier = {
-	.notifier_call = bridge_netdev_event,
+	.notifier_call = pinion_bridge_netdev_event,
 };
 
-static int bridge_probe(struct platform_device *pdev)
+static int pinion_bridge_probe(struct platform_device *pdev)
 {
 	struct device *d = &pdev->dev;
 	struct bridge_channel *ch;
@@ -379,13 +398,30 @@ static int bridge_probe(struct platform_device *pdev)
 	ch->irq = platform_get_irq(pdev, 0);
 	if (ch->irq < 0)
 		return ch->irq;
-	rc = devm_request_irq(
-		d, ch->irq, ch == &bridge.tx ? bridge_tx_irq : bridge_rx_irq, 0,
-		ch == &bridge.tx ? "pinion-net-bridge-tx"
-				 : "pinion-net-bridge-rx",
-		&bridge);
+	rc = devm_request_irq(d, ch->irq,
+			      ch == &bridge.tx ? pinion_bridge_tx_irq
+					       : pinion_bridge_rx_irq,
+			      0,
+			      ch == &bridge.tx ? "pinion-net-bridge-tx"
+					       : "pinion-net-bridge-rx",
+			      &bridge);
 	if (rc)
 		return rc;
+	/*
+	 * With two vCPUs the transmit work can run beside the receive work
+	 * (on the CPU of the device's interrupt) instead of after it.
+	 */
+	if (ch == &bridge.tx && tx_cpu >= 0) {
+		if (!cpu_possible(tx_cpu))
+			return dev_err_probe(
+				d, -EINVAL, "tx_cpu %d: no such CPU\n", tx_cpu);
+		rc = irq_set_affinity(ch->irq, cpumask_of(tx_cpu));
+		if (rc)
+			return dev_err_probe(d, rc,
+					     "cannot send the transmit "
+					     "interrupt to CPU %d\n",
+					     tx_cpu);
+	}
 	ch->present = true;
 	schedule_work(&bridge.attach);
 	return 0;
@@ -396,7 +432,7 @@ static const struct of_device_id bridge_of_match[] = {
 };
 
 static struct platform_driver bridge_driver = {
-	.probe = bridge_probe,
+	.probe = pinion_bridge_probe,
 	.driver = {
 		.name = "pinion-net-bridge",
 		.of_match_table = bridge_of_match,
@@ -404,7 +440,7 @@ static struct platform_driver bridge_driver = {
 	},
 };
 
-static int __init bridge_init(void)
+static int __init pinion_bridge_init(void)
 {
 	int rc;
 
@@ -417,24 +453,25 @@ static int __init bridge_init(void)
 		return -EINVAL;
 	}
 	bridge.io = (struct net_bridge_io){
-		.receive = bridge_receive,
-		.send = bridge_send,
-		.ring = bridge_ring,
+		.receive = pinion_bridge_receive,
+		.send = pinion_bridge_send,
+		.ring = pinion_bridge_ring,
 		.ctx = &bridge,
 	};
 	atomic64_set(&bridge.next_report, report_every);
-	INIT_WORK(&bridge.attach, bridge_attach);
-	INIT_DELAYED_WORK(&bridge.idle_report, idle_report);
-	timer_setup(&bridge.stalled, bridge_stalled, 0);
+	pinion_bridge_skbs_init(&bridge);
+	INIT_WORK(&bridge.attach, pinion_bridge_attach);
+	INIT_DELAYED_WORK(&bridge.idle_report, pinion_bridge_idle_report);
+	timer_setup(&bridge.stalled, pinion_bridge_stalled, 0);
 	init_dummy_netdev(&bridge.napi_dev);
-	netif_napi_add_weight(&bridge.napi_dev, &bridge.napi, bridge_poll,
-			      budget);
+	netif_napi_add_weight(&bridge.napi_dev, &bridge.napi,
+			      pinion_bridge_poll, budget);
 	rc = register_netdevice_notifier(&bridge_notifier);
 	if (rc)
 		return rc;
 	return platform_driver_register(&bridge_driver);
 }
-device_initcall(bridge_init);
+device_initcall(pinion_bridge_init);
 
 MODULE_DESCRIPTION("pinion: a network interface bridged to pinion's queues, in "
 		   "the kernel");

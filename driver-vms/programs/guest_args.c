@@ -1,8 +1,26 @@
 /* The guest programs' option syntax (see guest_args.h). */
 #include "guest_args.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+bool guest_args_number(const char *text, unsigned long long min, unsigned long long max,
+                       unsigned long long *value)
+{
+    if (text[0] < '0' || text[0] > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return false;
+    }
+    *value = v;
+    return true;
+}
 
 enum guest_arg guest_args_next(int argc, char **argv, int *i, const char *const *options, size_t n,
                                const char **option, const char **value, char *err, size_t err_size)

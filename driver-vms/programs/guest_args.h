@@ -6,6 +6,7 @@
 #ifndef PINION_GUEST_ARGS_H
 #define PINION_GUEST_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum guest_arg {
@@ -21,5 +22,12 @@ enum guest_arg {
  */
 enum guest_arg guest_args_next(int argc, char **argv, int *i, const char *const *options, size_t n,
                                const char **option, const char **value, char *err, size_t err_size);
+
+/*
+ * A decimal number in [min, max] and nothing else (no sign, space or
+ * suffix), into *value; false otherwise, *value untouched.
+ */
+bool guest_args_number(const char *text, unsigned long long min, unsigned long long max,
+                       unsigned long long *value);
 
 #endif

@@ -65,21 +65,6 @@ static void on_signal(int signo)
     stop_signal = signo;
 }
 
-static bool parse_number(const char *text, unsigned long long max, unsigned long long *value)
-{
-    if (text[0] < '0' || text[0] > '9') {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || v > max) {
-        return false;
-    }
-    *value = v;
-    return true;
-}
-
 /* 0 to run, 1 after --help, 2 on a usage error (already reported). */
 static int parse_args(int argc, char **argv, struct l2_echo_options *o)
 {
@@ -115,14 +100,14 @@ static int parse_args(int argc, char **argv, struct l2_echo_options *o)
             }
             o->interface = value;
         } else if (strcmp(option, "--port") == 0) {
-            if (!parse_number(value, 65535, &n)) {
+            if (!guest_args_number(value, 1, 65535, &n)) {
                 fprintf(stderr, "l2-echo: --port must be a number from 1 to 65535, not \"%s\"\n",
                         value);
                 return 2;
             }
             o->port = (uint16_t)n;
         } else {
-            if (!parse_number(value, UINT64_MAX / 2, &n)) {
+            if (!guest_args_number(value, 1, UINT64_MAX / 2, &n)) {
                 fprintf(stderr, "l2-echo: %s must be a positive number, not \"%s\"\n", option,
                         value);
                 return 2;

@@ -2,11 +2,15 @@
  * net-bridge: inside a Linux driver VM, bridges the network interface that
  * Linux's own driver owns to pinion's network queues (see net_bridge_core.h
  * and --help). This file holds the system calls: the packet socket, the UIO
- * devices' maps, doorbells and interrupts, signals, and the event loop.
+ * devices' maps, doorbells and interrupts, signals, and the event loop. The
+ * cheaper paths of the packet socket are in files of their own: the
+ * receive ring in packet_ring.c, batched transmission in packet_batch.c.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* struct mmsghdr, for packet_batch.h */
 
 #include "net_bridge_args.h"
+#include "packet_batch.h"
+#include "packet_ring.h"
 #include "packet_socket.h"
 #include "uio_maps.h"
 
@@ -32,6 +36,9 @@ struct uio_handle {
 struct bridge_io_ctx {
     int sock;
     struct uio_handle *rx, *tx;
+    bool rx_ring_on;
+    struct packet_rx_ring rx_ring; /* --rx-ring */
+    struct packet_batch tx_batch;  /* --tx-batch */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -113,6 +120,16 @@ static int socket_send(void *ctx, const unsigned char *frame, size_t len)
     return packet_socket_send(((struct bridge_io_ctx *)ctx)->sock, frame, len, &stop_signal);
 }
 
+static long ring_receive(void *ctx, unsigned char *buf, size_t capacity)
+{
+    return packet_rx_ring_receive(&((struct bridge_io_ctx *)ctx)->rx_ring, buf, capacity);
+}
+
+static int batch_send(void *ctx, const struct net_bridge_frame *frames, uint32_t n)
+{
+    return packet_batch_send(&((struct bridge_io_ctx *)ctx)->tx_batch, frames, n);
+}
+
 static void ring(void *ctx, enum net_bridge_side side, uint32_t value)
 {
     struct bridge_io_ctx *io = ctx;
@@ -188,6 +205,7 @@ static int run(struct net_bridge *b, const struct net_bridge_io *io, struct brid
             {.fd = uio[0]->fd, .events = POLLIN},
             {.fd = uio[1]->fd, .events = POLLIN},
         };
+        b->counts.polls++;
         int ready = poll(fds, 3, timeout);
         if (ready < 0) {
             if (errno == EINTR) {
@@ -198,11 +216,19 @@ static int run(struct net_bridge *b, const struct net_bridge_io *io, struct brid
         }
         /*
          * A socket error (ENETDOWN while the interface is down) is not fatal:
-         * the next receive takes it off the socket and counts it.
+         * the next receive takes it off the socket and counts it. Receiving
+         * from the ring takes nothing off the socket: take it here, or
+         * poll() would report it again at once.
          */
         if (fds[0].revents & POLLNVAL) {
             fail("the packet socket is gone");
             return 1;
+        }
+        if (ctx->rx_ring_on && (fds[0].revents & POLLERR)) {
+            unsigned char scratch[64];
+            if (packet_socket_receive(ctx->sock, scratch, sizeof scratch) < 0) {
+                b->counts.rx_receive_errors++;
+            }
         }
         for (int i = 0; i < 2; i++) {
             if ((fds[1 + i].revents & POLLIN) && !take_interrupt(uio[i], irqs[i])) {
@@ -211,6 +237,23 @@ static int run(struct net_bridge *b, const struct net_bridge_io *io, struct brid
         }
     }
     return 0;
+}
+
+/* Which paths the bridge takes, so that a run's console says what it measured. */
+static void print_paths(const struct net_bridge_options *opts)
+{
+    char ring[96] = "recvfrom";
+    const struct packet_ring_layout *l = &opts->rx_ring_layout;
+    if (opts->rx_ring && l->version == PACKET_RING_V2) {
+        snprintf(ring, sizeof ring, "ring v2 (%u frames of %u bytes)", l->frame_count,
+                 l->frame_bytes);
+    } else if (opts->rx_ring) {
+        snprintf(ring, sizeof ring, "ring v3 (%u blocks of %u bytes, retired after %u ms)",
+                 l->block_count, l->block_bytes, l->retire_ms);
+    }
+    printf("net-bridge: receive: %s; transmit: %s%s\n", ring,
+           opts->tx_batch ? "sendmmsg per batch" : "send per frame",
+           opts->qdisc_bypass ? ", past the queueing discipline" : "");
 }
 
 int main(int argc, char **argv)
@@ -251,11 +294,13 @@ int main(int argc, char **argv)
         fail("%s", err);
         return 1;
     }
-    struct bridge_io_ctx ctx = {.rx = &rx_uio, .tx = &tx_uio};
+    static struct bridge_io_ctx ctx;
+    ctx = (struct bridge_io_ctx){.rx = &rx_uio, .tx = &tx_uio, .rx_ring_on = opts.rx_ring};
     /* Room for as many frames as the queues hold: a burst waits in the socket, not dropped. */
     struct packet_socket_options socket_options = {
         .interface = opts.interface,
         .receive_buffer_bytes = (uint64_t)opts.capacity * (opts.buffer_size + 512),
+        .qdisc_bypass = opts.qdisc_bypass,
     };
     ctx.sock = packet_socket_open("net-bridge", &socket_options);
     if (ctx.sock < 0) {
@@ -263,11 +308,22 @@ int main(int argc, char **argv)
     }
     struct net_bridge_io io = {
         .receive = socket_receive, .send = socket_send, .ring = ring, .ctx = &ctx};
+    if (opts.rx_ring) {
+        if (!packet_rx_ring_open("net-bridge", ctx.sock, &opts.rx_ring_layout, &ctx.rx_ring)) {
+            return 1;
+        }
+        io.receive = ring_receive;
+    }
+    if (opts.tx_batch) {
+        packet_batch_init(&ctx.tx_batch, ctx.sock, &stop_signal);
+        io.send_batch = batch_send;
+    }
     printf("net-bridge: up: %s, rx /dev/uio%u \"%s\" (%llu-byte data region at 0x%llx), "
            "tx /dev/uio%u \"%s\" (%u transmit regions), capacity %u, buffers of %u bytes\n",
            opts.interface, rx_uio.dev.index, rx_uio.dev.name,
            (unsigned long long)bridge.rx_data.bytes, (unsigned long long)bridge.rx_data.phys,
            tx_uio.dev.index, tx_uio.dev.name, n_tx, opts.capacity, opts.buffer_size);
+    print_paths(&opts);
     fflush(stdout);
 
     int status = run(&bridge, &io, &ctx, opts.poll_ms, opts.report_every);

@@ -9,16 +9,15 @@
 
 #include "guest_args.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char net_bridge_usage[] =
     "usage: net-bridge [--capacity N] [--buffer-size BYTES] [--interface IF] [--rx NAME]\n"
     "                  [--tx NAME] [--die-after N] [--poll-ms MS] [--report-every N]\n"
-    "                  [--sysfs-root DIR]\n"
+    "                  [--sysfs-root DIR] [--qdisc-bypass] [--rx-ring [v2|v3]]\n"
+    "                  [--rx-ring-block BYTES] [--rx-ring-timeout MS] [--tx-batch] [--fast]\n"
     "\n"
     "Bridges a Linux network interface to pinion's network queues from inside a\n"
     "driver VM. Frames received on IF (through a packet socket, the interface\n"
@@ -43,6 +42,21 @@ const char net_bridge_usage[] =
     "  --report-every N    also print the counts each time N more frames went through\n"
     "                      (received plus sent; for runs that end from outside)\n"
     "  --sysfs-root DIR    where sysfs is (default /sys)\n"
+    "\n"
+    "Cheaper paths, each off by default (one recvfrom and one send per frame):\n"
+    "  --qdisc-bypass      send straight to the device's queue, past the queueing\n"
+    "                      discipline (PACKET_QDISC_BYPASS)\n"
+    "  --rx-ring [v2|v3]   receive through a memory-mapped ring (PACKET_RX_RING)\n"
+    "                      instead of recvfrom: v2 (default) hands over and wakes the\n"
+    "                      bridge frame by frame, v3 block by block\n"
+    "  --rx-ring-block BYTES\n"
+    "                      v3: bytes of a block, a power of two from 4096 to 4194304\n"
+    "                      (default 4096)\n"
+    "  --rx-ring-timeout MS\n"
+    "                      v3: a block not yet full is handed over after MS ms, 1 to\n"
+    "                      1000 (default 1; Linux rounds it up to a tick)\n"
+    "  --tx-batch          send the frames of a batch with one sendmmsg\n"
+    "  --fast              all of them: --qdisc-bypass --rx-ring --tx-batch\n"
     "  --help              this text\n"
     "\n"
     "Exit status: 0 after SIGTERM or SIGINT, 1 on a failure to set up or run,\n"
@@ -54,23 +68,6 @@ static void set_error(char *err, size_t err_size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
-}
-
-/* A decimal number in [min, max], nothing else: no sign, no spaces, no suffix. */
-static bool parse_bounded(const char *text, unsigned long long min, unsigned long long max,
-                          unsigned long long *value)
-{
-    if (text[0] < '0' || text[0] > '9') {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
-        return false;
-    }
-    *value = v;
-    return true;
 }
 
 static bool parse_name(const char *option, const char *value, const char **out, char *err,
@@ -90,7 +87,7 @@ static bool apply_option(const char *option, const char *value, struct net_bridg
 {
     unsigned long long n;
     if (strcmp(option, "--capacity") == 0) {
-        if (!parse_bounded(value, 1, NET_BRIDGE_MAX_CAPACITY, &n) ||
+        if (!guest_args_number(value, 1, NET_BRIDGE_MAX_CAPACITY, &n) ||
             !pn_is_power_of_two((uint32_t)n)) {
             set_error(err, err_size, "--capacity must be a power of two from 1 to %u, not \"%s\"",
                       NET_BRIDGE_MAX_CAPACITY, value);
@@ -98,7 +95,7 @@ static bool apply_option(const char *option, const char *value, struct net_bridg
         }
         opts->capacity = (uint32_t)n;
     } else if (strcmp(option, "--buffer-size") == 0) {
-        if (!parse_bounded(value, NET_BRIDGE_MIN_BUFFER_SIZE, NET_BRIDGE_MAX_BUFFER_SIZE, &n)) {
+        if (!guest_args_number(value, NET_BRIDGE_MIN_BUFFER_SIZE, NET_BRIDGE_MAX_BUFFER_SIZE, &n)) {
             set_error(err, err_size, "--buffer-size must be a number from %u to %u, not \"%s\"",
                       NET_BRIDGE_MIN_BUFFER_SIZE, NET_BRIDGE_MAX_BUFFER_SIZE, value);
             return false;
@@ -116,20 +113,37 @@ static bool apply_option(const char *option, const char *value, struct net_bridg
     } else if (strcmp(option, "--tx") == 0) {
         return parse_name(option, value, &opts->tx_name, err, err_size);
     } else if (strcmp(option, "--die-after") == 0) {
-        if (!parse_bounded(value, 1, UINT64_MAX / 2, &n)) {
+        if (!guest_args_number(value, 1, UINT64_MAX / 2, &n)) {
             set_error(err, err_size, "--die-after must be a positive number, not \"%s\"", value);
             return false;
         }
         opts->die_after = n;
     } else if (strcmp(option, "--poll-ms") == 0) {
-        if (!parse_bounded(value, 1, 60000, &n)) {
+        if (!guest_args_number(value, 1, 60000, &n)) {
             set_error(err, err_size, "--poll-ms must be a number from 1 to 60000, not \"%s\"",
                       value);
             return false;
         }
         opts->poll_ms = (int)n;
+    } else if (strcmp(option, "--rx-ring-block") == 0) {
+        if (!guest_args_number(value, PACKET_RING_MIN_BLOCK_BYTES, PACKET_RING_MAX_BLOCK_BYTES,
+                               &n) ||
+            !pn_is_power_of_two((uint32_t)n)) {
+            set_error(err, err_size,
+                      "--rx-ring-block must be a power of two from %u to %u, not \"%s\"",
+                      PACKET_RING_MIN_BLOCK_BYTES, PACKET_RING_MAX_BLOCK_BYTES, value);
+            return false;
+        }
+        opts->rx_ring_layout.block_bytes = (uint32_t)n;
+    } else if (strcmp(option, "--rx-ring-timeout") == 0) {
+        if (!guest_args_number(value, 1, PACKET_RING_MAX_RETIRE_MS, &n)) {
+            set_error(err, err_size, "--rx-ring-timeout must be a number from 1 to %u, not \"%s\"",
+                      PACKET_RING_MAX_RETIRE_MS, value);
+            return false;
+        }
+        opts->rx_ring_layout.retire_ms = (uint32_t)n;
     } else if (strcmp(option, "--report-every") == 0) {
-        if (!parse_bounded(value, 1, UINT64_MAX / 2, &n)) {
+        if (!guest_args_number(value, 1, UINT64_MAX / 2, &n)) {
             set_error(err, err_size, "--report-every must be a positive number, not \"%s\"", value);
             return false;
         }
@@ -140,6 +154,75 @@ static bool apply_option(const char *option, const char *value, struct net_bridg
             return false;
         }
         opts->sysfs_root = value;
+    }
+    return true;
+}
+
+/*
+ * The options without a value: 1 when argv[*i] is one (applied), 0 when
+ * it is not, -1 on an error. --rx-ring takes an optional version, as
+ * "--rx-ring=v3" or as the next argument when that is no option.
+ */
+static int apply_flag(int argc, char **argv, int *i, struct net_bridge_options *opts, char *err,
+                      size_t err_size)
+{
+    static const char *const flags[] = {"--qdisc-bypass", "--rx-ring", "--tx-batch", "--fast"};
+    const char *arg = argv[*i];
+    for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+        size_t len = strlen(flags[f]);
+        if (strncmp(arg, flags[f], len) != 0 || (arg[len] != '\0' && arg[len] != '=')) {
+            continue;
+        }
+        const char *value = arg[len] == '=' ? arg + len + 1 : NULL;
+        if (strcmp(flags[f], "--rx-ring") == 0) {
+            if (value == NULL && *i + 1 < argc && argv[*i + 1][0] != '-') {
+                value = argv[++*i];
+            }
+            if (value != NULL && strcmp(value, "v2") != 0 && strcmp(value, "v3") != 0) {
+                set_error(err, err_size, "--rx-ring takes v2 or v3, not \"%s\"", value);
+                return -1;
+            }
+            opts->rx_ring = true;
+            if (value != NULL) {
+                opts->rx_ring_layout.version = value[1] == '2' ? PACKET_RING_V2 : PACKET_RING_V3;
+            }
+            return 1;
+        }
+        if (value != NULL) {
+            set_error(err, err_size, "%s takes no value, not \"%s\"", flags[f], value);
+            return -1;
+        }
+        if (strcmp(flags[f], "--qdisc-bypass") == 0) {
+            opts->qdisc_bypass = true;
+        } else if (strcmp(flags[f], "--tx-batch") == 0) {
+            opts->tx_batch = true;
+
+        } else {
+            opts->qdisc_bypass = opts->rx_ring = opts->tx_batch = true;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The receive ring's layout, checked against the buffers it must fill. */
+static bool plan_rx_ring(struct net_bridge_options *opts, bool v3_options_given, char *err,
+                         size_t err_size)
+{
+    struct packet_ring_layout *wanted = &opts->rx_ring_layout;
+    if (v3_options_given && (!opts->rx_ring || wanted->version != PACKET_RING_V3)) {
+        set_error(err, err_size,
+                  "--rx-ring-block and --rx-ring-timeout apply to --rx-ring v3 only");
+        return false;
+    }
+    if (!opts->rx_ring) {
+        return true;
+    }
+    char why[NET_BRIDGE_ERROR_MAX];
+    if (!packet_ring_plan(wanted->version, opts->buffer_size, opts->capacity, wanted->block_bytes,
+                          wanted->retire_ms, wanted, why, sizeof why)) {
+        set_error(err, err_size, "--rx-ring: %s", why);
+        return false;
     }
     return true;
 }
@@ -157,11 +240,24 @@ enum net_bridge_parse_result net_bridge_parse_args(int argc, char **argv,
         .die_after = 0,
         .poll_ms = -1,
         .sysfs_root = "/sys",
+        .rx_ring_layout = {.version = PACKET_RING_DEFAULT_VERSION,
+                           .block_bytes = PACKET_RING_DEFAULT_BLOCK_BYTES,
+                           .retire_ms = PACKET_RING_DEFAULT_RETIRE_MS},
     };
-    static const char *const with_value[] = {"--capacity", "--buffer-size",  "--interface",
-                                             "--rx",       "--tx",           "--die-after",
-                                             "--poll-ms",  "--report-every", "--sysfs-root"};
+    static const char *const with_value[] = {
+        "--capacity",   "--buffer-size",   "--interface",      "--rx",
+        "--tx",         "--die-after",     "--poll-ms",        "--report-every",
+        "--sysfs-root", "--rx-ring-block", "--rx-ring-timeout"};
+    bool v3_options_given = false;
     for (int i = 1; i < argc; i++) {
+        switch (apply_flag(argc, argv, &i, opts, err, err_size)) {
+        case 1:
+            continue;
+        case -1:
+            return NET_BRIDGE_PARSE_ERROR;
+        default:
+            break;
+        }
         const char *option = NULL, *value = NULL;
         switch (guest_args_next(argc, argv, &i, with_value,
                                 sizeof with_value / sizeof with_value[0], &option, &value, err,
@@ -176,9 +272,13 @@ enum net_bridge_parse_result net_bridge_parse_args(int argc, char **argv,
         if (!apply_option(option, value, opts, err, err_size)) {
             return NET_BRIDGE_PARSE_ERROR;
         }
+        v3_options_given |= strncmp(option, "--rx-ring-", 10) == 0;
     }
     if (strcmp(opts->rx_name, opts->tx_name) == 0) {
         set_error(err, err_size, "--rx and --tx name the same device \"%s\"", opts->rx_name);
+        return NET_BRIDGE_PARSE_ERROR;
+    }
+    if (!plan_rx_ring(opts, v3_options_given, err, err_size)) {
         return NET_BRIDGE_PARSE_ERROR;
     }
     return NET_BRIDGE_PARSE_OK;

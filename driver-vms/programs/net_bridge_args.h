@@ -7,6 +7,7 @@
 #define PINION_NET_BRIDGE_ARGS_H
 
 #include "net_bridge_core.h"
+#include "packet_ring.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +27,11 @@ struct net_bridge_options {
     int poll_ms;           /* service at least this often without an event; -1 only on events */
     uint64_t report_every; /* print the counts each time this many more frames moved; 0 never */
     const char *sysfs_root;
+    /* The cheaper paths, each off by default (the LionsOS-style bridge); --fast sets all. */
+    bool qdisc_bypass; /* frames sent straight to the device's queue */
+    bool rx_ring;      /* frames received through a memory-mapped ring, not recvfrom */
+    struct packet_ring_layout rx_ring_layout; /* the ring's, worked out from the options */
+    bool tx_batch; /* frames sent with one sendmmsg per batch, not one send each */
 };
 
 enum net_bridge_parse_result {

@@ -190,40 +190,142 @@ const unsigned char *net_bridge_tx_frame(const struct net_bridge *b, struct pn_n
     return NULL;
 }
 
+/*
+ * Takes the next descriptor off the tx active ring into *d: false when the
+ * ring is empty (or broken). *frame is where its frame is, or NULL for a
+ * descriptor that names no buffer, dropped and counted (neither followed
+ * nor returned: it is no buffer).
+ */
+static bool take_tx_frame(struct net_bridge *b, struct pn_net_desc *d, const unsigned char **frame)
+{
+    enum pn_ring_status status = pn_net_take_active(&b->tx, d);
+    if (status != PN_RING_OK) {
+        if (status == PN_RING_CORRUPT) {
+            note_corrupt(b, &b->tx_active_corrupt);
+        }
+        return false;
+    }
+    *frame = net_bridge_tx_frame(b, *d);
+    if (*frame == NULL) {
+        b->counts.bad_tx_desc++;
+    }
+    return true;
+}
+
+static void count_sent(struct net_bridge *b, uint32_t len)
+{
+    b->counts.tx_frames++;
+    b->counts.tx_bytes += len;
+}
+
+/*
+ * Sends the batch in b->tx_batch[0..n) with send_batch, then returns every
+ * buffer. A frame the kernel refuses is counted and skipped, and the rest
+ * sent after it, so each frame is sent or counted once, as one by one.
+ */
+static void send_tx_batch(struct net_bridge *b, const struct net_bridge_io *io, uint32_t n)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        b->counts.tx_batches++;
+        int sent = io->send_batch(io->ctx, &b->tx_batch[i], n - i);
+        if (sent <= 0) {
+            b->counts.tx_send_errors++; /* 0 would be no progress: taken as refused too */
+            i++;
+            continue;
+        }
+        uint32_t end = (uint32_t)sent < n - i ? i + (uint32_t)sent : n;
+        for (; i < end; i++) {
+            count_sent(b, b->tx_batch[i].len);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        pn_net_give_free(&b->tx,
+                         (struct pn_net_desc){.offset = b->tx_batch_desc[i].offset, .len = 0});
+    }
+}
+
+/*
+ * The batched way of net_bridge_transmit's inner loop: take as many frames
+ * as the free ring has room for their buffers (at most a batch), send them
+ * with one call, return their buffers, and again while the budget and the
+ * room last. A buffer is out of the rings only while the kernel copies its
+ * frame, and the room was counted first: none is ever stranded here.
+ */
+static bool transmit_in_batches(struct net_bridge *b, const struct net_bridge_io *io,
+                                uint32_t budget, uint32_t *done)
+{
+    bool returned = false;
+    for (;;) {
+        enum pn_ring_status space;
+        uint32_t room = pn_ring_producer_space(&b->tx.free, &space);
+        uint32_t n = 0;
+        bool drained = false;
+        while (n < room && n < NET_BRIDGE_TX_BATCH_MAX && *done < budget) {
+            struct pn_net_desc d;
+            const unsigned char *frame;
+            if (!take_tx_frame(b, &d, &frame)) {
+                drained = true;
+                break;
+            }
+            ++*done;
+            if (frame != NULL) {
+                b->tx_batch_desc[n] = d;
+                b->tx_batch[n] = (struct net_bridge_frame){.data = frame, .len = d.len};
+                n++;
+            }
+        }
+        if (n > 0) {
+            send_tx_batch(b, io, n);
+            returned = true;
+        }
+        if (drained || room == 0 || *done == budget) {
+            return returned;
+        }
+    }
+}
+
+/* One frame at a time: each sent, then its buffer returned. */
+static bool transmit_one_by_one(struct net_bridge *b, const struct net_bridge_io *io,
+                                uint32_t budget, uint32_t *done)
+{
+    bool returned = false;
+    /*
+     * Take a frame only when its buffer can go back at once: then every
+     * buffer is always in a ring, never stranded here.
+     */
+    while (*done < budget && !pn_ring_producer_full(&b->tx.free)) {
+        struct pn_net_desc d;
+        const unsigned char *frame;
+        if (!take_tx_frame(b, &d, &frame)) {
+            break;
+        }
+        ++*done;
+        if (frame == NULL) {
+            continue;
+        }
+        if (io->send(io->ctx, frame, d.len) < 0) {
+            b->counts.tx_send_errors++;
+        } else {
+            count_sent(b, d.len);
+        }
+        pn_net_give_free(&b->tx, (struct pn_net_desc){.offset = d.offset, .len = 0});
+        returned = true;
+    }
+    return returned;
+}
+
 enum net_bridge_step net_bridge_transmit(struct net_bridge *b, const struct net_bridge_io *io,
                                          uint32_t budget)
 {
     enum net_bridge_step step = NET_BRIDGE_IDLE;
     bool returned = false;
     uint32_t done = 0;
-    struct pn_net_desc d;
     for (;;) {
-        /*
-         * Take a frame only when its buffer can go back at once: then every
-         * buffer is always in a ring, never stranded here.
-         */
-        while (done < budget && !pn_ring_producer_full(&b->tx.free)) {
-            enum pn_ring_status status = pn_net_take_active(&b->tx, &d);
-            if (status != PN_RING_OK) {
-                if (status == PN_RING_CORRUPT) {
-                    note_corrupt(b, &b->tx_active_corrupt);
-                }
-                break;
-            }
-            done++;
-            const unsigned char *frame = net_bridge_tx_frame(b, d);
-            if (frame == NULL) {
-                b->counts.bad_tx_desc++; /* not followed, and not returned: it is no buffer */
-                continue;
-            }
-            if (io->send(io->ctx, frame, d.len) < 0) {
-                b->counts.tx_send_errors++;
-            } else {
-                b->counts.tx_frames++;
-                b->counts.tx_bytes += d.len;
-            }
-            pn_net_give_free(&b->tx, (struct pn_net_desc){.offset = d.offset, .len = 0});
-            returned = true;
+        if (io->send_batch != NULL) {
+            returned |= transmit_in_batches(b, io, budget, &done);
+        } else {
+            returned |= transmit_one_by_one(b, io, budget, &done);
         }
         if (done == budget) {
             step = NET_BRIDGE_MORE;
@@ -276,7 +378,8 @@ int net_bridge_counts_json(const struct net_bridge_counts *c, char *buf, size_t 
         "\"rx_dropped_too_long\": %llu, \"rx_dropped_ring_full\": %llu, \"bad_free_desc\": %llu, "
         "\"bad_tx_desc\": %llu, \"tx_send_errors\": %llu, \"rx_receive_errors\": %llu, "
         "\"corrupt_rings\": %llu, \"rx_doorbells\": %llu, \"tx_doorbells\": %llu, "
-        "\"rx_irqs\": %llu, \"tx_irqs\": %llu, \"rx_bytes\": %llu, \"tx_bytes\": %llu}",
+        "\"rx_irqs\": %llu, \"tx_irqs\": %llu, \"rx_bytes\": %llu, \"tx_bytes\": %llu, "
+        "\"tx_batches\": %llu, \"polls\": %llu}",
         (unsigned long long)c->rx_frames, (unsigned long long)c->tx_frames,
         (unsigned long long)c->rx_dropped_no_buffer, (unsigned long long)c->rx_dropped_too_long,
         (unsigned long long)c->rx_dropped_ring_full, (unsigned long long)c->bad_free_desc,
@@ -284,5 +387,6 @@ int net_bridge_counts_json(const struct net_bridge_counts *c, char *buf, size_t 
         (unsigned long long)c->rx_receive_errors, (unsigned long long)c->corrupt_rings,
         (unsigned long long)c->rx_doorbells, (unsigned long long)c->tx_doorbells,
         (unsigned long long)c->rx_irqs, (unsigned long long)c->tx_irqs,
-        (unsigned long long)c->rx_bytes, (unsigned long long)c->tx_bytes);
+        (unsigned long long)c->rx_bytes, (unsigned long long)c->tx_bytes,
+        (unsigned long long)c->tx_batches, (unsigned long long)c->polls);
 }

@@ -60,11 +60,22 @@ struct net_bridge_counts {
     uint64_t tx_doorbells;         /* notifications to the tx peer */
     uint64_t rx_irqs;              /* interrupts from the rx peer */
     uint64_t tx_irqs;              /* interrupts from the tx peer */
-    uint64_t rx_bytes;             /* copied by the socket into receive buffers */
+    uint64_t rx_bytes;             /* copied into receive buffers (socket or its ring) */
     uint64_t tx_bytes;             /* copied by the socket out of transmit buffers */
+    uint64_t tx_batches;           /* calls of io->send_batch */
+    uint64_t polls;                /* waits for an event (the kernel bridge: none) */
 };
 
 enum net_bridge_side { NET_BRIDGE_RX, NET_BRIDGE_TX };
+
+/* Frames handed to send_batch at most at once; a larger budget makes several batches. */
+#define NET_BRIDGE_TX_BATCH_MAX 64
+
+/* A frame to send: where it is in the bridge's view of a transmit region. */
+struct net_bridge_frame {
+    const unsigned char *data;
+    uint32_t len;
+};
 
 /* What the bridge does to the world; in tests, fakes. */
 struct net_bridge_io {
@@ -76,6 +87,13 @@ struct net_bridge_io {
     long (*receive)(void *ctx, unsigned char *buf, size_t capacity);
     /* Sends one frame: 0, or -errno. */
     int (*send)(void *ctx, const unsigned char *frame, size_t len);
+    /*
+     * Optional (NULL: `send` for each frame). Sends frames[0..n), 1 <= n <=
+     * NET_BRIDGE_TX_BATCH_MAX, in order. Returns how many of the first went
+     * out, each copied out of its buffer by then (the buffers go back to
+     * the peer as soon as it returns), or -errno when the first could not.
+     */
+    int (*send_batch)(void *ctx, const struct net_bridge_frame *frames, uint32_t n);
     /* Rings a side's doorbell (a 32-bit write of `value` at its offset 0). */
     void (*ring)(void *ctx, enum net_bridge_side side, uint32_t value);
     void *ctx;
@@ -94,6 +112,9 @@ struct net_bridge {
     struct pn_net_desc held;
     bool rx_free_corrupt, rx_active_corrupt, tx_active_corrupt, tx_free_corrupt;
     struct net_bridge_counts counts;
+    /* The batch being sent with send_batch: its descriptors, and its frames. */
+    struct pn_net_desc tx_batch_desc[NET_BRIDGE_TX_BATCH_MAX];
+    struct net_bridge_frame tx_batch[NET_BRIDGE_TX_BATCH_MAX];
 };
 
 /*
@@ -127,7 +148,10 @@ enum net_bridge_step net_bridge_receive(struct net_bridge *b, const struct net_b
 /*
  * Sends the frames of the tx active ring, at most `budget`, returns their
  * buffers to the free ring, asks to be signalled once the active ring is
- * empty, and rings the tx doorbell if the peer asked to be woken.
+ * empty, and rings the tx doorbell if the peer asked to be woken. With
+ * io->send_batch, the frames go in batches of as many as the free ring has
+ * room for (at most NET_BRIDGE_TX_BATCH_MAX), their buffers returned after
+ * the batch.
  */
 enum net_bridge_step net_bridge_transmit(struct net_bridge *b, const struct net_bridge_io *io,
                                          uint32_t budget);

@@ -21,6 +21,9 @@
 #                    per 100 replies) are dropped and counted by the bridge; the
 #                    counts of both sides agree; the peer then stops the bridge
 #                    and the guest powers off
+#   bridge-fast      the same with the bridge's cheaper paths (--fast --rx-ring
+#                    v3: the receive ring in blocks, sendmmsg, no qdisc): the
+#                    same checks, and frames went out in batches
 #   bridge-die       the same with --die-after 100: the bridge exits with status
 #                    3 after 100 frames, init exits, Linux panics and (panic=-1)
 #                    resets, which ends QEMU (-no-reboot); the load generator
@@ -250,10 +253,14 @@ echo)
 	expect_line "pinion-guest: udp-echo exited with status 0"
 	expect_line "reboot: Power down"
 	;;
-bridge)
+bridge | bridge-fast)
+	bridge_args=--poll-ms,1
+	if [[ $case == bridge-fast ]]; then
+		bridge_args+=,--fast,--rx-ring,v3
+	fi
 	bridge_setup
 	start_qemu 2 "$work/bridge.cpio.gz" \
-		"uio_pdrv_genirq.of_id=generic-uio pinion.mode=bridge pinion.bridge=--poll-ms,1" \
+		"uio_pdrv_genirq.of_id=generic-uio pinion.mode=bridge pinion.bridge=$bridge_args" \
 		-dtb "$work/bridge.dtb"
 	if wait_line "net-bridge: up:"; then
 		run_loadgen udp --mode all --packets 1000 "${clients[@]}"
@@ -278,6 +285,13 @@ bridge)
 		bridge["rx_doorbells"] > 0 and bridge["rx_doorbells"] == peer["rx_doorbell_value"]
 		bridge["tx_doorbells"] == peer["tx_doorbell_value"]
 		bridge["rx_irqs"] == bridge["tx_irqs"] == 0'
+	if [[ $case == bridge-fast ]]; then
+		expect_line "net-bridge: receive: ring v3 (270 blocks of 4096 bytes, retired after 1 ms); transmit: sendmmsg per batch, past the queueing discipline"
+		check_json '0 < bridge["tx_batches"] <= bridge["tx_frames"]'
+	else
+		expect_line "net-bridge: receive: recvfrom; transmit: send per frame"
+		check_json 'bridge["tx_batches"] == 0'
+	fi
 	expect_line "net-bridge: stopping on signal 15"
 	expect_line "pinion-guest: net-bridge exited with status 0"
 	expect_line "reboot: Power down"

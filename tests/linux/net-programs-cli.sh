@@ -39,6 +39,41 @@ run --rx same --tx same
 expect_status 2 "bridge same devices"
 expect_in "$err" '--rx and --tx name the same device "same"' "bridge same devices"
 
+# The cheaper paths: listed, and their bad values refused before anything is opened.
+run --help
+expect_in "$out" "[--sysfs-root DIR] [--qdisc-bypass] [--rx-ring [v2|v3]]" "bridge --help paths"
+for option in "--qdisc-bypass " "--rx-ring [v2|v3] " "--rx-ring-block BYTES" "--rx-ring-timeout MS" \
+	"--tx-batch " "--fast "; do
+	expect_in "$out" "  $option" "bridge --help paths"
+done
+expect_in "$out" "all of them: --qdisc-bypass --rx-ring --tx-batch" "bridge --help paths"
+run --rx-ring v4
+expect_status 2 "bridge --rx-ring v4"
+expect_in "$err" 'net-bridge: --rx-ring takes v2 or v3, not "v4"' "bridge --rx-ring v4"
+expect_empty "$out" "bridge --rx-ring v4"
+run --tx-batch=8
+expect_status 2 "bridge --tx-batch=8"
+expect_in "$err" 'net-bridge: --tx-batch takes no value, not "8"' "bridge --tx-batch=8"
+run --fast --rx-ring-block 8192
+expect_status 2 "bridge block without v3"
+expect_in "$err" "net-bridge: --rx-ring-block and --rx-ring-timeout apply to --rx-ring v3 only" \
+	"bridge block without v3"
+run --rx-ring v3 --rx-ring-block 5000
+expect_status 2 "bridge --rx-ring-block 5000"
+expect_in "$err" '--rx-ring-block must be a power of two from 4096 to 4194304, not "5000"' \
+	"bridge --rx-ring-block 5000"
+run --rx-ring v3 --rx-ring-timeout 0
+expect_status 2 "bridge --rx-ring-timeout 0"
+expect_in "$err" '--rx-ring-timeout must be a number from 1 to 1000, not "0"' "bridge --rx-ring-timeout 0"
+run --rx-ring=v3 --buffer-size 8192
+expect_status 2 "bridge block too small"
+expect_in "$err" "--rx-ring: a block of 4096 bytes cannot hold a 8192-byte frame whole" \
+	"bridge block too small"
+# Good paths get as far as the UIO lookup, as without them.
+run --fast --rx-ring v3 --sysfs-root "$scratch/empty"
+expect_status 1 "bridge --fast no class/uio"
+expect_in "$err" "net-bridge: error: no $scratch/empty/class/uio" "bridge --fast no class/uio"
+
 # No UIO at all: the error says so, and nothing is opened.
 run --sysfs-root "$scratch/empty"
 expect_status 1 "bridge no class/uio"

@@ -1,203 +1,14 @@
 /*
  * Unit tests of net-bridge's logic (driver-vms/programs/net_bridge_core.c)
- * on the host. The bridge runs against real pinion rings in ordinary
- * memory, with this file playing the peers (the receive multiplexer drains
- * rx and returns buffers, the transmit multiplexer fills tx with physical
- * addresses), a fake packet socket, and doorbells that record what they
- * are rung with. The command line is tested here too; the sysfs lookup in
- * test_uio_maps.c.
+ * on the host, one frame at a time as the LionsOS-style bridge moves them:
+ * the bridge against fake peers, a fake socket and recording doorbells
+ * (net_bridge_fixture.h). The batched transmission and the receive ring
+ * are tested in test_net_bridge_batch.c, the command line in
+ * test_net_bridge_args.c, the sysfs lookup in test_uio_maps.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "check.h"
-#include "net_bridge_args.h"
-
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define CAPACITY    8u
-#define BUFFER_SIZE 256u
-#define RX_BUFFERS  4u
-#define TX0_PHYS    0x10000000ull
-#define TX1_PHYS    0x20000000ull
-#define TX_BYTES    (4 * BUFFER_SIZE)
-
-static char err[NET_BRIDGE_ERROR_MAX];
-
-/* --- the command line --------------------------------------------------- */
-
-static enum net_bridge_parse_result parse(struct net_bridge_options *o, int argc, ...)
-{
-    char *argv[16] = {"net-bridge"};
-    va_list ap;
-    va_start(ap, argc);
-    for (int i = 1; i < argc; i++) {
-        argv[i] = va_arg(ap, char *);
-    }
-    va_end(ap);
-    err[0] = '\0';
-    return net_bridge_parse_args(argc, argv, o, err, sizeof err);
-}
-
-static void test_parse(void)
-{
-    struct net_bridge_options o;
-    CHECK_EQ(parse(&o, 1), NET_BRIDGE_PARSE_OK);
-    CHECK_EQ(o.capacity, 512);
-    CHECK_EQ(o.buffer_size, 2048);
-    CHECK(strcmp(o.interface, "eth0") == 0);
-    CHECK(strcmp(o.rx_name, "rx") == 0 && strcmp(o.tx_name, "tx") == 0);
-    CHECK_EQ(o.die_after, 0);
-    CHECK_EQ(o.poll_ms, -1);
-    CHECK_EQ(o.report_every, 0);
-    CHECK(strcmp(o.sysfs_root, "/sys") == 0);
-    CHECK_EQ(parse(&o, 2, "--report-every=20000"), NET_BRIDGE_PARSE_OK);
-    CHECK_EQ(o.report_every, 20000);
-    CHECK_EQ(parse(&o, 2, "--report-every=0"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "--report-every must be a positive number");
-
-    CHECK_EQ(parse(&o, 11, "--capacity", "1024", "--buffer-size=4096", "--interface", "eth1",
-                   "--rx=net_rx", "--tx", "net_tx", "--die-after=500", "--poll-ms=5"),
-             NET_BRIDGE_PARSE_OK);
-    CHECK_EQ(o.capacity, 1024);
-    CHECK_EQ(o.buffer_size, 4096);
-    CHECK(strcmp(o.interface, "eth1") == 0);
-    CHECK(strcmp(o.rx_name, "net_rx") == 0 && strcmp(o.tx_name, "net_tx") == 0);
-    CHECK_EQ(o.die_after, 500);
-    CHECK_EQ(o.poll_ms, 5);
-    CHECK_EQ(parse(&o, 4, "--capacity", "4", "--help"), NET_BRIDGE_PARSE_HELP);
-
-    CHECK_EQ(parse(&o, 2, "--capacity=100"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "--capacity must be a power of two from 1 to 32768, not \"100\"");
-    CHECK_EQ(parse(&o, 2, "--capacity=0"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_EQ(parse(&o, 2, "--buffer-size=63"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "--buffer-size must be a number from 64 to 65536");
-    CHECK_EQ(parse(&o, 2, "--buffer-size=2048k"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_EQ(parse(&o, 2, "--die-after=0"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "--die-after must be a positive number");
-    CHECK_EQ(parse(&o, 2, "--interface=averyveryverylongname"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_EQ(parse(&o, 2, "--rx=a/b"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_EQ(parse(&o, 3, "--rx=q", "--tx=q"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "--rx and --tx name the same device \"q\"");
-    CHECK_EQ(parse(&o, 2, "--tx"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "--tx needs a value");
-    CHECK_EQ(parse(&o, 2, "--capacities=4"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "unknown option \"--capacities=4\"");
-    CHECK_EQ(parse(&o, 2, "eth0"), NET_BRIDGE_PARSE_ERROR);
-    CHECK_STR_CONTAINS(err, "unexpected argument \"eth0\"");
-}
-
-/* --- the bridge against fake peers and a fake socket --------------------- */
-
-#define MAX_FRAMES 32
-
-struct fake_world {
-    /* Frames waiting on the "interface", in order. */
-    unsigned char frames[MAX_FRAMES][BUFFER_SIZE + 64];
-    size_t frame_len[MAX_FRAMES];
-    unsigned n_frames, next_frame;
-    int receive_error; /* -errno for the next receive, once */
-    /* What was sent. */
-    unsigned char sent[MAX_FRAMES][BUFFER_SIZE];
-    size_t sent_len[MAX_FRAMES];
-    unsigned n_sent;
-    int send_error; /* -errno for every send while non-zero */
-    uint32_t rings[2], last_ring_value[2];
-};
-
-static long fake_receive(void *ctx, unsigned char *buf, size_t capacity)
-{
-    struct fake_world *w = ctx;
-    if (w->receive_error) {
-        int e = w->receive_error;
-        w->receive_error = 0;
-        return e;
-    }
-    if (w->next_frame == w->n_frames) {
-        return 0;
-    }
-    size_t len = w->frame_len[w->next_frame];
-    memcpy(buf, w->frames[w->next_frame], len < capacity ? len : capacity);
-    w->next_frame++;
-    return (long)len;
-}
-
-static int fake_send(void *ctx, const unsigned char *frame, size_t len)
-{
-    struct fake_world *w = ctx;
-    if (w->send_error) {
-        return w->send_error;
-    }
-    memcpy(w->sent[w->n_sent], frame, len);
-    w->sent_len[w->n_sent++] = len;
-    return 0;
-}
-
-static void fake_ring(void *ctx, enum net_bridge_side side, uint32_t value)
-{
-    struct fake_world *w = ctx;
-    w->rings[side]++;
-    w->last_ring_value[side] = value;
-}
-
-/* A frame on the interface: `len` bytes, each (seed + i). */
-static void arrive(struct fake_world *w, size_t len, unsigned char seed)
-{
-    for (size_t i = 0; i < len; i++) {
-        w->frames[w->n_frames][i] = (unsigned char)(seed + i);
-    }
-    w->frame_len[w->n_frames++] = len;
-}
-
-struct setup {
-    _Alignas(64) unsigned char rx_queue[4096];
-    _Alignas(64) unsigned char tx_queue[4096];
-    _Alignas(64) unsigned char rx_data[RX_BUFFERS * BUFFER_SIZE];
-    _Alignas(64) unsigned char tx0[TX_BYTES], tx1[TX_BYTES];
-    struct net_bridge bridge;
-    struct pn_net_drainer rx_peer; /* the receive multiplexer */
-    struct pn_net_filler tx_peer;  /* the transmit multiplexer */
-    struct fake_world world;
-    struct net_bridge_io io;
-};
-
-static struct setup *make(uint64_t die_after)
-{
-    static struct setup s;
-    memset(&s, 0, sizeof s);
-    pn_net_pair_format(s.rx_queue, CAPACITY);
-    pn_net_pair_format(s.tx_queue, CAPACITY);
-    struct net_bridge_region rx = {
-        .base = s.rx_data, .phys = 0x30000000, .bytes = sizeof s.rx_data};
-    struct net_bridge_region tx[2] = {{.base = s.tx0, .phys = TX0_PHYS, .bytes = TX_BYTES},
-                                      {.base = s.tx1, .phys = TX1_PHYS, .bytes = TX_BYTES}};
-    bool ok =
-        net_bridge_init(&s.bridge, s.rx_queue, sizeof s.rx_queue, rx, s.tx_queue, sizeof s.tx_queue,
-                        tx, 2, CAPACITY, BUFFER_SIZE, die_after, err, sizeof err);
-    CHECK(ok);
-    CHECK(pn_net_drainer_attach(&s.rx_peer, s.rx_queue, CAPACITY));
-    CHECK(pn_net_filler_attach(&s.tx_peer, s.tx_queue, CAPACITY));
-    s.io = (struct net_bridge_io){
-        .receive = fake_receive, .send = fake_send, .ring = fake_ring, .ctx = &s.world};
-    return &s;
-}
-
-static void give_rx_buffers(struct setup *s, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        CHECK_EQ(pn_net_give_free(&s->rx_peer,
-                                  (struct pn_net_desc){.offset = (uint64_t)i * BUFFER_SIZE}),
-                 PN_RING_OK);
-    }
-}
-
-static uint32_t signal_wanted(struct pn_ring_consumer *c)
-{
-    return atomic_load(&c->end.shared->signal_wanted);
-}
+#include "net_bridge_fixture.h"
 
 static void test_init_errors(void)
 {
@@ -334,18 +145,6 @@ static void test_receive_budget_and_die_after(void)
     CHECK_EQ(s->bridge.counts.rx_frames, 3);
 }
 
-/* A frame in a transmit region: `len` bytes at physical `phys`, each (seed + i). */
-static void queue_tx(struct setup *s, uint64_t phys, uint32_t len, unsigned char seed)
-{
-    unsigned char *base =
-        phys >= TX1_PHYS ? s->tx1 + (phys - TX1_PHYS) : s->tx0 + (phys - TX0_PHYS);
-    for (uint32_t i = 0; i < len; i++) {
-        base[i] = (unsigned char)(seed + i);
-    }
-    CHECK_EQ(pn_net_give_active(&s->tx_peer, (struct pn_net_desc){.offset = phys, .len = len}),
-             PN_RING_OK);
-}
-
 static void test_transmit_flows_and_signals(void)
 {
     struct setup *s = make(0);
@@ -476,12 +275,15 @@ static void test_service_both_ways_and_json(void)
     CHECK(json[0] == '{' && json[n - 1] == '}' && strchr(json, '\n') == NULL);
     CHECK_STR_CONTAINS(json, "\"rx_frames\": 1, \"tx_frames\": 1, \"rx_dropped_no_buffer\": 0");
     CHECK_STR_CONTAINS(json, "\"bad_tx_desc\": 0");
-    CHECK_STR_CONTAINS(json, "\"rx_irqs\": 7, \"tx_irqs\": 0, \"rx_bytes\": 64, \"tx_bytes\": 64}");
+    CHECK_STR_CONTAINS(json, "\"rx_irqs\": 7, \"tx_irqs\": 0, \"rx_bytes\": 64, \"tx_bytes\": 64, "
+                             "\"tx_batches\": 0, \"polls\": 0}");
+    /* One by one: no batch was made. */
+    CHECK_EQ(s->world.single_sends, 1);
+    CHECK_EQ(s->world.n_batches, 0);
 }
 
 int main(void)
 {
-    RUN_TEST(test_parse);
     RUN_TEST(test_init_errors);
     RUN_TEST(test_receive_flows_and_signals);
     RUN_TEST(test_receive_without_buffers);

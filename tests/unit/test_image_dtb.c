@@ -255,6 +255,58 @@ static void test_kernel_channels(void)
     free(fdt);
 }
 
+/* Channel regions in the guest's memory map too, each reserved (without no-map). */
+static void test_regions_in_ram(void)
+{
+    struct img_dtb_spec spec = {.vcpus = 1,
+                                .ram_base = 0x40a00000,
+                                .ram_size = 0x4000000,
+                                .bootargs = "",
+                                .channel_driver = SD_CHANNEL_DRIVER_KERNEL,
+                                .regions_in_ram = true,
+                                .n_uio = 2};
+    spec.uio[0] = (struct img_dtb_uio){
+        .name = "rx",
+        .id = 0,
+        .n_regions = 2,
+        .regions = {{.name = "rx", .base = 0x48a00000, .size = 0x10000},
+                    {.name = "rx_data", .base = 0x48c00000, .size = 0x200000}}};
+    spec.uio[1] =
+        (struct img_dtb_uio){.name = "tx",
+                             .id = 1,
+                             .n_regions = 1,
+                             .regions = {{.name = "tx", .base = 0x48b00000, .size = 0x10000}}};
+    uint8_t *fdt = NULL;
+    size_t size = 0;
+    struct sd_error err;
+    CHECK(img_guest_dtb_build(&spec, "vm", &fdt, &size, &err));
+    if (fdt == NULL) {
+        return;
+    }
+    check_cells(fdt, "/memory@40a00000", "reg",
+                (uint32_t[]){0, 0x40a00000, 0, 0x4000000, 0, 0x48a00000, 0, 0x10000, 0, 0x48c00000,
+                             0, 0x200000, 0, 0x48b00000, 0, 0x10000},
+                16);
+    check_cells(fdt, "/reserved-memory", "#address-cells", (uint32_t[]){2}, 1);
+    CHECK(fdt_getprop(fdt, fdt_path_offset(fdt, "/reserved-memory"), "ranges", NULL) != NULL);
+    check_cells(fdt, "/reserved-memory/pinion-region@48c00000", "reg",
+                (uint32_t[]){0, 0x48c00000, 0, 0x200000}, 4);
+    check_cells(fdt, "/reserved-memory/pinion-region@48b00000", "reg",
+                (uint32_t[]){0, 0x48b00000, 0, 0x10000}, 4);
+    /* Linux must map them: no-map would leave it without pages for them. */
+    CHECK(fdt_getprop(fdt, fdt_path_offset(fdt, "/reserved-memory/pinion-region@48a00000"),
+                      "no-map", NULL) == NULL);
+    free(fdt);
+    /* Without the switch, neither the memory map nor any reservation has them. */
+    spec.regions_in_ram = false;
+    CHECK(img_guest_dtb_build(&spec, "vm", &fdt, &size, &err));
+    if (fdt != NULL) {
+        check_cells(fdt, "/memory@40a00000", "reg", (uint32_t[]){0, 0x40a00000, 0, 0x4000000}, 4);
+        CHECK(fdt_path_offset(fdt, "/reserved-memory") < 0);
+        free(fdt);
+    }
+}
+
 static void test_channel_named_like_a_node(void)
 {
     struct img_dtb_spec spec = {.vcpus = 1,
@@ -329,6 +381,7 @@ int main(void)
     RUN_TEST(test_full_tree);
     RUN_TEST(test_bare_tree);
     RUN_TEST(test_kernel_channels);
+    RUN_TEST(test_regions_in_ram);
     RUN_TEST(test_channel_named_like_a_node);
     RUN_TEST(test_largest_tree);
     return check_exit();

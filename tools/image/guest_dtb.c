@@ -32,7 +32,8 @@
 #define UART_CLOCK_HZ     24000000   /* QEMU virt's apb-pclk */
 #define PL011_PERIPHID    0x00141011 /* what QEMU's PL011 reports in its ID registers */
 #define DTB_INITIAL_SPACE 16384
-#define MAX_CELLS         (4 * (IMG_UIO_MAX_REGIONS + 1)) /* the longest property: a UIO reg */
+/* The longest property: /memory's reg with every channel region (regions_in_ram). */
+#define MAX_CELLS (4 * (1 + PN_CONFIG_MAX_CHANNELS * IMG_UIO_MAX_REGIONS))
 
 /* The architected timer's PPIs, in the binding's order: secure, non-secure, virtual, hypervisor. */
 static const uint32_t timer_ppis[] = {13, 14, 11, 10};
@@ -144,14 +145,46 @@ static void write_chosen(struct dtb_writer *w, const struct img_dtb_spec *spec)
     end_node(w);
 }
 
+/*
+ * With regions_in_ram, every channel region joins the guest's memory (so
+ * Linux has pages for it and maps it cacheable) and is reserved, without
+ * no-map, so that Linux never allocates from it.
+ */
+static void write_memory(struct dtb_writer *w, const struct img_dtb_spec *spec)
+{
+    uint64_t reg[2 * (1 + PN_CONFIG_MAX_CHANNELS * IMG_UIO_MAX_REGIONS)] = {spec->ram_base,
+                                                                            spec->ram_size};
+    uint32_t n = 1;
+    for (uint32_t u = 0; spec->regions_in_ram && u < spec->n_uio; u++) {
+        for (uint32_t r = 0; r < spec->uio[u].n_regions && r < IMG_UIO_MAX_REGIONS; r++) {
+            reg[2 * n] = spec->uio[u].regions[r].base;
+            reg[2 * n + 1] = spec->uio[u].regions[r].size;
+            n++;
+        }
+    }
+    begin_node_at(w, "memory", spec->ram_base);
+    prop_string(w, "device_type", "memory");
+    prop_reg(w, reg, n);
+    end_node(w);
+    if (n == 1) {
+        return;
+    }
+    begin_node(w, "reserved-memory");
+    prop_u32(w, "#address-cells", 2);
+    prop_u32(w, "#size-cells", 2);
+    prop_empty(w, "ranges");
+    for (uint32_t k = 1; k < n; k++) {
+        begin_node_at(w, "pinion-region", reg[2 * k]);
+        prop_reg(w, reg + 2 * k, 1);
+        end_node(w);
+    }
+    end_node(w);
+}
+
 static void write_memory_and_cpus(struct dtb_writer *w, const struct img_dtb_spec *spec)
 {
     static const char psci_compatible[] = "arm,psci-1.0\0arm,psci-0.2";
-    begin_node_at(w, "memory", spec->ram_base);
-    prop_string(w, "device_type", "memory");
-    const uint64_t ram[2] = {spec->ram_base, spec->ram_size};
-    prop_reg(w, ram, 1);
-    end_node(w);
+    write_memory(w, spec);
 
     /* reg is the vCPU's MPIDR affinity, which the kernel makes its index within the VM. */
     begin_node(w, "cpus");

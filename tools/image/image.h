@@ -192,6 +192,7 @@ struct img_dtb_spec {
     uint64_t initrd_start, initrd_end;     /* [start, end) */
     const char *bootargs;                  /* the VM's own, after IMG_GUEST_BOOTARGS; "" for none */
     enum sd_channel_driver channel_driver; /* the channels' nodes: generic-uio or pinion,channel */
+    bool regions_in_ram;                   /* channel regions in /memory and /reserved-memory */
     uint32_t n_virtio;
     struct {
         uint64_t base; /* the transport's registers (0x200 bytes) */

@@ -33,6 +33,7 @@ void img_vm_dtb_spec(const struct img_plan *plan, int v, struct img_dtb_spec *sp
     spec->initrd_end = vm->initrd_pa + vm->initrd_size;
     spec->bootargs = pd->vm.bootargs;
     spec->channel_driver = pd->vm.channel_driver;
+    spec->regions_in_ram = pd->vm.regions_in_guest_ram;
     for (uint32_t d = 0; d < pd->vm.n_devices; d++) {
         const struct sd_device *device = &sys->devices[sd_find_device(sys, pd->vm.devices[d])];
         spec->virtio[d].base = sd_device_mmio(device);

@@ -13,7 +13,8 @@ static const char *const component_fields[] = {
 
 static const char *const vm_fields[] = {
     "name",     "vcpus",   "priority", "memory", "kernel",         "initrd",
-    "bootargs", "devices", "core",     "params", "channel_driver", NULL,
+    "bootargs", "devices", "core",     "params", "channel_driver", "regions_in_guest_ram",
+    NULL,
 };
 
 static const char *const irq_fields[] = {"name", "irq", "id", "trigger", NULL};
@@ -297,6 +298,38 @@ static bool parse_channel_driver(struct sd_ctx *ctx, const char *where, const js
     return sd_fail(ctx, "%s: channel_driver %s must be \"uio\" or \"kernel\"", where, shown);
 }
 
+/*
+ * Whether the regions the VM maps are also in its guest's memory map: then
+ * Linux has pages for them (a device can be handed a frame in them) and
+ * maps them cacheable, which only pinion's in-kernel drivers expect (UIO
+ * would map the same memory uncached: mismatched attributes).
+ */
+static bool parse_regions_in_guest_ram(struct sd_ctx *ctx, const char *where, const json_t *element,
+                                       struct sd_vm *vm)
+{
+    json_t *value;
+    if (!sd_get_value(ctx, where, element, "regions_in_guest_ram", false, SD_ANY_TYPE, &value)) {
+        return false;
+    }
+    if (value == NULL) {
+        vm->regions_in_guest_ram = false;
+        return true;
+    }
+    if (!json_is_boolean(value)) {
+        return sd_fail(ctx, "%s: field \"regions_in_guest_ram\" must be a boolean, not %s", where,
+                       sd_json_type_name(value));
+    }
+    vm->regions_in_guest_ram = json_is_true(value);
+    if (vm->regions_in_guest_ram && vm->channel_driver != SD_CHANNEL_DRIVER_KERNEL) {
+        return sd_fail(
+            ctx,
+            "%s: regions_in_guest_ram needs \"channel_driver\": \"kernel\" (UIO maps the "
+            "regions uncached, Linux's memory map cached)",
+            where);
+    }
+    return true;
+}
+
 bool sd_parse_vms(struct sd_ctx *ctx, const json_t *vms)
 {
     size_t index;
@@ -320,6 +353,7 @@ bool sd_parse_vms(struct sd_ctx *ctx, const json_t *vms)
             !sd_get_string(ctx, label, element, "bootargs", false, true, vm->bootargs,
                            sizeof vm->bootargs, NULL) ||
             !parse_devices(ctx, element, vm) || !parse_channel_driver(ctx, label, element, vm) ||
+            !parse_regions_in_guest_ram(ctx, label, element, vm) ||
             !parse_params_field(ctx, element, pd)) {
             return false;
         }

@@ -74,7 +74,8 @@ enum sd_channel_driver {
 struct sd_vm {
     uint32_t vcpus; /* 1..SD_MAX_VCPUS */
     enum sd_channel_driver channel_driver;
-    uint64_t memory; /* bytes of guest RAM, page multiple */
+    bool regions_in_guest_ram; /* its regions also in the guest's memory map, reserved */
+    uint64_t memory;           /* bytes of guest RAM, page multiple */
     char kernel[SD_PATH_MAX];
     char initrd[SD_PATH_MAX]; /* empty when none */
     char bootargs[SD_PATH_MAX];

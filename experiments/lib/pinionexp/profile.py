@@ -37,7 +37,9 @@ OUTSIDE_SYMBOLS = "outside_symbols"
 # copy is "socket" before skb_* makes it "skb", a clock is "timer" before sched_* makes it
 # "sched".
 RULES = [
-    ("pinion", r"pinion_\w*"),
+    # pinion's in-kernel drivers (driver-vms/kernel/) and the pinion code they build with:
+    # the bridge's queue logic and the echo clients' protocol.
+    ("pinion", r"pinion_\w*|net_bridge_\w*|l2_echo_\w*|echo_(decide|build_reply|copy)"),
     ("uio", r"uio_\w*"),
     # virtio_net.c, virtio_ring.c, virtio_mmio.c (its vm_* callbacks), and the scatterlist
     # helpers the driver builds its descriptors with.

@@ -112,7 +112,72 @@ def _demote(markdown, figures_dir):
     return "\n".join(out)
 
 
-def render(compare, boot, figures_md, figures_dir, placements, commands, anchors):
+def _optimise_figures(rows):
+    """{(configuration, layout): {figure: median}} from experiments/net/optimise's ablation.csv."""
+    out = {}
+    for row in rows:
+        out[(row["configuration"], row["layout"])] = {
+            k[:-len("_median")]: float(v) for k, v in row.items() if k.endswith("_median") and v}
+    return out
+
+
+def _optimise_section(optimise, rows, commands, figures_dir):
+    fig = _optimise_figures(rows)
+    native1 = fig[("native", "1core")]["total"]
+    uio1, uio2 = fig[("uio", "1core")], fig[("uio", "2core")]
+    best1 = fig[("all", "1core")]
+    multi = {k: v for k, v in fig.items() if k[0] != "native" and k[1] != "1core"}
+    neck_key = min(multi, key=lambda k: multi[k]["useful_bottleneck"])
+    neck = multi[neck_key]["useful_bottleneck"]
+    alone = []
+    base = fig.get(("kernel", "1core"))
+    for name in ("kernel+bypass", "kernel+recycle", "kernel+no-tx-napi", "kernel+lean"):
+        if base and (name, "1core") in fig:
+            delta = fig[(name, "1core")]["total"] - base["total"]
+            alone.append(f"{name} {'−' if delta < 0 else '+'}{abs(delta):,.0f}")
+    total_goal = "met" if best1["total"] <= 2 * native1 else "not met"
+    neck_goal = "met" if neck <= native1 else "not met"
+    return f"""## What a network driver VM costs, and what cuts it
+
+`{commands['optimise']}` ([net-optimise.md](net-optimise.md)): the
+LionsOS-style driver VM (Linux's virtio-net driver, a user-space bridge
+over UIO and a packet socket) taken apart against the same guest kernel
+alone on the machine, then each optimisation switched on alone, and all
+together, on the same packets and placements; every configuration run
+N times, each figure the median with the lowest and highest run.
+
+### Where it goes
+
+{optimise['decomposition.md']}
+### What each optimisation buys
+
+![ablation]({figures_dir}/ablation.png)
+
+{optimise['ablation.md']}
+The guest kernel of the main configurations by subsystem
+(`experiments/profile`, [profile.md](profile.md)):
+![composition]({figures_dir}/profile-composition.png)
+
+- **On one core**, the driver VM went from {uio1['total']:,.0f} to
+  {best1['total']:,.0f} instructions per packet:
+  {uio1['total'] / native1:.2f} to {best1['total'] / native1:.2f} times the
+  native echo's {native1:,.0f}. The goal of this step was 2 times: {total_goal}.
+  What remains is mostly Linux's own virtio-net driver and network core,
+  which an unmodified driver keeps: the in-kernel echo of the
+  decomposition, with no VM and no pinion at all, costs about as much.
+- **Each in-kernel option alone**, against the plain in-kernel bridge on
+  one core: {"; ".join(alone) if alone else "not measured"}.
+- **Parallelism**: the busiest core of the best layout
+  ({neck_key[0]}, {neck_key[1]}) carries {neck:,.0f} per packet,
+  {neck / native1:.2f} times the one-core native echo (the goal: at or
+  below 1): {neck_goal}. With one vCPU the busiest core stayed the
+  vCPU's ({uio2['useful_bottleneck']:,.0f} for the LionsOS-style bridge on
+  two cores): spread over two vCPUs, receive and transmit run side by side.
+"""
+
+
+def render(compare, boot, figures_md, figures_dir, placements, commands, anchors, optimise=None,
+           optimise_rows=None):
     native, dvm, linux, one_native, one_dvm, necks = _ratios(compare)
     # Driver VM against native on the same number of cores.
     rows = _by_name(compare)
@@ -195,6 +260,8 @@ virtio-net driver, `dvm` Linux's driver in a driver VM with its bridge,
   to other cores, the guest does not shrink. The native echo's best
   bottleneck core carries {best_native_neck:,} against {one_native:,}.
 """)
+    if optimise and optimise_rows:
+        parts.append(_optimise_section(optimise, optimise_rows, commands, figures_dir))
     parts.append(f"""## What a driver VM's boot costs
 
 `{commands['boot']}` ([vm.md](vm.md)): the test guest booted to its init
