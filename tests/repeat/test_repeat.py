@@ -431,6 +431,31 @@ class RunRepeated(unittest.TestCase):
         self.assertTrue(reason.endswith(": boom"), reason)
         self.assertEqual(doc["per_io"]["all_instructions"]["n"], 1)
 
+    def test_interleaved_rounds(self):
+        # Two configurations, two runs each: round by round, each combined on its own,
+        # and not run again by a second call with the same command.
+        order = self.work / "order"
+        recorder = self.work / "record.py"
+        recorder.write_text(f"import sys\nopen({str(order)!r}, 'a').write(sys.argv[1] + '\\n')\n"
+                            + FAKE_RUN)
+        jobs = [repeat_runs.Job(name, self.work / name,
+                                lambda d: [sys.executable, str(recorder), str(d)], f"fake {name}")
+                for name in ("a", "b")]
+        done = repeat_runs.run_interleaved(jobs, 2, progress=self.messages.append)
+        self.assertEqual([Path(line).relative_to(self.work).as_posix()
+                          for line in order.read_text().split()],
+                         ["a/run-1", "b/run-1", "a/run-2", "b/run-2"])
+        for name in ("a", "b"):
+            self.assertEqual(done[name]["status"], "ok")
+            self.assertEqual(done[name]["command"], f"fake {name}")
+            self.assertEqual(done[name]["per_io"]["all_instructions"]["values"], [1001, 1002])
+            on_disk = json.loads((self.work / name / "summary.json").read_text())
+            self.assertEqual(on_disk, json.loads(json.dumps(done[name])))
+        again = repeat_runs.run_interleaved(jobs, 2, progress=self.messages.append)
+        self.assertEqual(len(order.read_text().split()), 4)
+        self.assertEqual(again["a"]["per_io"]["all_instructions"]["values"], [1001, 1002])
+        self.assertIn("a: done before, 2 runs kept", self.messages)
+
     def test_at_least_one_run(self):
         with self.assertRaises(ValueError):
             repeat_runs.run_repeated(lambda d: ["true"], self.work / "x", 0, command="c")

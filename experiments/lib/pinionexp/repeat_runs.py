@@ -172,6 +172,65 @@ def run_repeated(command_for: Callable[[Path], Sequence[str]], out, repeat_count
     return doc
 
 
+@dataclass
+class Job:
+    """One configuration of an interleaved comparison (run_interleaved)."""
+    name: str
+    out: Path  # its runs go to OUT/run-1 .. OUT/run-N, its combined summary to OUT
+    command_for: Callable[[Path], Sequence[str]]
+    command: str
+
+
+def run_interleaved(jobs, repeat_count, *, cwd=None, progress=None, interval=None,
+                    sections=SECTIONS, env=None):
+    """
+    N runs of each job, round by round (every job's first run, then every job's second,
+    ...) rather than job by job, so that a drift of the host's load over the minutes the
+    runs take falls on every configuration alike. Writes each job's OUT/summary.json
+    (combine()) after every round and returns {name: combined summary}. A job whose
+    OUT/summary.json already holds repeat_count ok runs of the same command is not run
+    again. Raises KeyboardInterrupt, after writing the summaries, when interrupted.
+    """
+    if repeat_count < 1:
+        raise ValueError(f"repeat {repeat_count}: at least 1")
+    progress = progress or (lambda message: print(message, file=sys.stderr, flush=True))
+    outcomes = {job.name: [] for job in jobs}
+    done = {}
+    for job in jobs:
+        earlier = read_summary(job.out)
+        if earlier and earlier.get("status") == "ok" and earlier.get("command") == job.command \
+                and earlier.get("repeat") == repeat_count:
+            progress(f"{job.name}: done before, {repeat_count} runs kept")
+            done[job.name] = earlier
+    pending = [job for job in jobs if job.name not in done]
+
+    def write(job, interrupted=False):
+        doc = combine(outcomes[job.name], repeat_count, job.command, interval, sections,
+                      interrupted)
+        Path(job.out).mkdir(parents=True, exist_ok=True)
+        write_json_atomic(Path(job.out) / "summary.json", doc)
+        return doc
+
+    with _sigterm_as_interrupt():
+        try:
+            for index in range(1, repeat_count + 1):
+                for job in pending:
+                    run_dir = run_dir_of(job.out, index)
+                    progress(f"{job.name}: run {index}/{repeat_count}")
+                    outcome = _run_one(index, run_dir, list(job.command_for(run_dir)), cwd, env,
+                                       False)
+                    outcomes[job.name].append(outcome)
+                    if outcome.status != "ok":
+                        progress(f"{job.name}: run {index}/{repeat_count}: FAILED: "
+                                 f"{outcome.reason}")
+                    done[job.name] = write(job)
+        except KeyboardInterrupt:
+            for job in pending:
+                write(job, interrupted=True)
+            raise
+    return done
+
+
 def _run_one(index, run_dir, argv, cwd, env, echo):
     started = time.monotonic()
     # Its own process group, so that an interrupt reaches the run and everything it started

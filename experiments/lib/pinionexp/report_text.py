@@ -117,12 +117,14 @@ def _optimise_figures(rows):
     out = {}
     for row in rows:
         out[(row["configuration"], row["layout"])] = {
-            k[:-len("_median")]: float(v) for k, v in row.items() if k.endswith("_median") and v}
+            k[:-len("_median")]: float(v) for k, v in row.items()
+            if k.endswith("_median") and k != "per_core_median" and v}
     return out
 
 
 def _optimise_section(optimise, rows, commands, figures_dir):
-    fig = _optimise_figures(rows)
+    fig = _optimise_figures(rows["ablation"])
+    drv = _optimise_figures(rows["decomposition"]).get(("linux-drv", "1core"), {})
     native1 = fig[("native", "1core")]["total"]
     uio1, uio2 = fig[("uio", "1core")], fig[("uio", "2core")]
     best1 = fig[("all", "1core")]
@@ -154,8 +156,12 @@ N times, each figure the median with the lowest and highest run.
 ![ablation]({figures_dir}/ablation.png)
 
 {optimise['ablation.md']}
-The guest kernel of the main configurations by subsystem
-(`experiments/profile`, [profile.md](profile.md)):
+Where the instructions of the main configurations go, per packet, the
+guest's kernel by subsystem (medians of the same runs, `experiments/profile`,
+[profile.md](profile.md)):
+
+{optimise['composition']}
+
 ![composition]({figures_dir}/profile-composition.png)
 
 - **On one core**, the driver VM went from {uio1['total']:,.0f} to
@@ -163,8 +169,10 @@ The guest kernel of the main configurations by subsystem
   {uio1['total'] / native1:.2f} to {best1['total'] / native1:.2f} times the
   native echo's {native1:,.0f}. The goal of this step was 2 times: {total_goal}.
   What remains is mostly Linux's own virtio-net driver and network core,
-  which an unmodified driver keeps: the in-kernel echo of the
-  decomposition, with no VM and no pinion at all, costs about as much.
+  which an unmodified driver keeps: the guest's kernel does
+  {best1['guest_kernel']:,.0f} per packet, where the same kernel alone on the
+  machine, answering on the receive path with no socket, no VM and no
+  pinion (linux-drv), does {drv.get('guest_kernel', float('nan')):,.0f}.
 - **Each in-kernel option alone**, against the plain in-kernel bridge on
   one core: {"; ".join(alone) if alone else "not measured"}.
 - **Parallelism**: the busiest core of the best layout
@@ -235,14 +243,17 @@ anchors, so the driver-VM results below stand on their own.
 ## The network: three ways of serving the echo
 
 `{commands['compare']}` ([net-dvm.md](net-dvm.md)): 10,000 packets
-of 64-byte payload, window 64, per echoed packet; `native` is pinion's own
-virtio-net driver, `dvm` Linux's driver in a driver VM with its bridge,
-`linux` the same Linux alone on the machine.
+of 64-byte payload, window 64, per echoed packet, one run each; `native` is
+pinion's own virtio-net driver, `dvm` Linux's driver in a driver VM with the
+LionsOS-style user-space bridge, `dvm-kernel` the same with pinion's
+in-kernel bridge and its options (the next section), `linux` the same Linux
+alone on the machine over UDP sockets, `linux-l2` over a packet socket,
+`linux-kernel` answering inside the kernel.
 
 {_compare_table(compare)}
 """)
     if dvm_ratio and one_native and one_dvm:
-        parts.append(f"""- A driver VM costs {dvm_ratio[0]:.1f} to {dvm_ratio[1]:.1f} times the
+        parts.append(f"""- The LionsOS-style driver VM costs {dvm_ratio[0]:.1f} to {dvm_ratio[1]:.1f} times the
   native path on the same number of cores, in total instructions per packet. Almost all of the
   difference is the guest's kernel (its virtio-net driver, the packet
   socket, `poll()` and the UIO interrupt); VM exits are under one per
