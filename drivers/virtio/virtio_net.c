@@ -24,6 +24,7 @@
 #include "virtqueue.h"
 
 #include <pinion/component.h>
+#include <pinion/dbg_line.h>
 #include <pinion/net_queue.h>
 #include <pinion/wiring.h>
 
@@ -355,27 +356,13 @@ static void service(void)
 /* "virtio-net up: N receive, M transmit slots" (no printf in a PD). */
 static void report_up(void)
 {
-    char line[64] = "virtio-net up: ";
-    unsigned n = 15;
-    uint16_t counts[2] = {rxq.slots, txq.slots};
-    const char *words[2] = {" receive, ", " transmit slots\n"};
-    for (int i = 0; i < 2; i++) {
-        char digits[6];
-        int d = 0;
-        uint16_t v = counts[i];
-        do {
-            digits[d++] = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        while (d) {
-            line[n++] = digits[--d];
-        }
-        for (const char *w = words[i]; *w; w++) {
-            line[n++] = *w;
-        }
-    }
-    line[n] = '\0';
-    pn_dbg_puts(line);
+    struct pn_dbg_line line = {0};
+    pn_dbg_line_add(&line, "virtio-net up: ");
+    pn_dbg_line_add_u64(&line, rxq.slots);
+    pn_dbg_line_add(&line, " receive, ");
+    pn_dbg_line_add_u64(&line, txq.slots);
+    pn_dbg_line_add(&line, " transmit slots\n");
+    pn_dbg_puts(line.text);
 }
 
 void init(void)

@@ -1,4 +1,4 @@
-/* Split virtqueues in fixed two-descriptor chains (see virtqueue.h). */
+/* Split virtqueues in fixed chains (see virtqueue.h). */
 #include "virtqueue.h"
 
 #define PAGE 4096u
@@ -32,8 +32,8 @@ static inline void device_read_barrier(void)
 #endif
 }
 
-void virtqueue_init(struct virtqueue *q, void *base, uint64_t base_pa, uint16_t size,
-                    uint64_t headers_pa, uint32_t header_size, bool device_writes)
+void virtqueue_init_chains(struct virtqueue *q, void *base, uint64_t base_pa, uint16_t size,
+                           uint16_t chain)
 {
     uint64_t avail_offset = page_up(16u * size);
     uint64_t used_offset = avail_offset + page_up(6u + 2u * size);
@@ -44,19 +44,17 @@ void virtqueue_init(struct virtqueue *q, void *base, uint64_t base_pa, uint16_t 
     q->avail_pa = base_pa + avail_offset;
     q->used_pa = base_pa + used_offset;
     q->size = size;
-    q->slots = size / 2;
+    q->chain = chain;
+    q->slots = size / chain;
     q->avail_next = 0;
     q->used_seen = 0;
     q->in_flight = 0;
-    uint16_t buffer_flags = device_writes ? VIRTQ_DESC_F_WRITE : 0;
     for (uint16_t slot = 0; slot < q->slots; slot++) {
-        volatile struct virtq_desc *header = &q->desc[2 * slot];
-        header->addr = headers_pa + (uint64_t)slot * header_size;
-        header->len = header_size;
-        header->flags = (uint16_t)(VIRTQ_DESC_F_NEXT | buffer_flags);
-        header->next = (uint16_t)(2 * slot + 1);
-        q->desc[2 * slot + 1].flags = buffer_flags;
-        q->desc[2 * slot + 1].next = 0;
+        for (uint16_t k = 0; k < chain; k++) {
+            volatile struct virtq_desc *d = virtqueue_desc(q, slot, k);
+            d->flags = k + 1 < chain ? VIRTQ_DESC_F_NEXT : 0;
+            d->next = k + 1 < chain ? (uint16_t)(chain * slot + k + 1) : 0;
+        }
     }
     q->avail->flags = 0;
     q->avail->idx = 0;
@@ -64,14 +62,33 @@ void virtqueue_init(struct virtqueue *q, void *base, uint64_t base_pa, uint16_t 
     q->used->idx = 0;
 }
 
-void virtqueue_offer(struct virtqueue *q, uint16_t slot, uint64_t buffer_pa, uint32_t len)
+void virtqueue_offer_slot(struct virtqueue *q, uint16_t slot)
 {
-    volatile struct virtq_desc *buffer = &q->desc[2 * slot + 1];
-    buffer->addr = buffer_pa;
-    buffer->len = len;
-    q->avail->ring[q->avail_next & (q->size - 1)] = (uint16_t)(2 * slot);
+    q->avail->ring[q->avail_next & (q->size - 1)] = (uint16_t)(q->chain * slot);
     q->avail_next++;
     q->in_flight++;
+}
+
+void virtqueue_init(struct virtqueue *q, void *base, uint64_t base_pa, uint16_t size,
+                    uint64_t headers_pa, uint32_t header_size, bool device_writes)
+{
+    virtqueue_init_chains(q, base, base_pa, size, 2);
+    uint16_t buffer_flags = device_writes ? VIRTQ_DESC_F_WRITE : 0;
+    for (uint16_t slot = 0; slot < q->slots; slot++) {
+        volatile struct virtq_desc *header = virtqueue_desc(q, slot, 0);
+        header->addr = headers_pa + (uint64_t)slot * header_size;
+        header->len = header_size;
+        header->flags = (uint16_t)(VIRTQ_DESC_F_NEXT | buffer_flags);
+        virtqueue_desc(q, slot, 1)->flags = buffer_flags;
+    }
+}
+
+void virtqueue_offer(struct virtqueue *q, uint16_t slot, uint64_t buffer_pa, uint32_t len)
+{
+    volatile struct virtq_desc *buffer = virtqueue_desc(q, slot, 1);
+    buffer->addr = buffer_pa;
+    buffer->len = len;
+    virtqueue_offer_slot(q, slot);
 }
 
 bool virtqueue_publish(struct virtqueue *q)
@@ -94,7 +111,8 @@ bool virtqueue_take_used(struct virtqueue *q, uint16_t *slot, uint32_t *written)
     }
     device_read_barrier();
     volatile struct virtq_used_elem *elem = &q->used->ring[q->used_seen & (q->size - 1)];
-    *slot = (uint16_t)(elem->id / 2);
+    uint32_t id = elem->id;
+    *slot = id % q->chain == 0 && id / q->chain < q->slots ? (uint16_t)(id / q->chain) : q->slots;
     *written = elem->len;
     q->used_seen++;
     q->in_flight--;

@@ -60,9 +60,9 @@ static inline uint64_t hosted_counter(struct pn_hosted_system *hs, const char *p
     return UINT64_MAX;
 }
 
-/* Runs the system to quiescence; NULL (after failed checks) when it cannot start. */
-static inline struct pn_hosted_system *hosted_run(struct sd_system *sys, FILE *out,
-                                                  unsigned timeout_ms)
+/* Loads the system's components, ready to run; NULL (after failed checks) when it cannot. */
+static inline struct pn_hosted_system *hosted_create(struct sd_system *sys, FILE *out,
+                                                     unsigned timeout_ms)
 {
     struct pn_hosted_options options = {
         .component_dir = PINION_COMPONENT_DIR, .output = out, .timeout_ms = timeout_ms};
@@ -71,14 +71,30 @@ static inline struct pn_hosted_system *hosted_run(struct sd_system *sys, FILE *o
     CHECK(hs != NULL);
     if (hs == NULL) {
         fprintf(stderr, "%s\n", err);
-        return NULL;
     }
+    return hs;
+}
+
+/* Runs a created system to quiescence, checking that it got there. */
+static inline void hosted_run_created(struct pn_hosted_system *hs, FILE *out)
+{
+    char err[512];
     bool quiescent = pn_hosted_run(hs, err, sizeof err);
     CHECK(quiescent);
     if (!quiescent) {
         fprintf(stderr, "%s\n", err);
     }
     fflush(out);
+}
+
+/* Runs the system to quiescence; NULL (after failed checks) when it cannot start. */
+static inline struct pn_hosted_system *hosted_run(struct sd_system *sys, FILE *out,
+                                                  unsigned timeout_ms)
+{
+    struct pn_hosted_system *hs = hosted_create(sys, out, timeout_ms);
+    if (hs != NULL) {
+        hosted_run_created(hs, out);
+    }
     return hs;
 }
 

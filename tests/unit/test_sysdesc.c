@@ -171,7 +171,77 @@ static void test_full_description(void)
     CHECK_EQ(sd_device_intid(&sys->devices[0]), 79);
     CHECK_EQ(sys->devices[2].kind, SD_DEVICE_VIRTIO_BLK);
     CHECK(!sys->devices[2].has_mac);
+    CHECK_EQ(sys->devices[2].size, 64u << 20);
+    CHECK_EQ(sys->devices[2].block_size, 4096);
+    CHECK_EQ(sys->devices[2].n_partitions, 0);
+    CHECK_EQ(sys->devices[2].virtualiser_pd, -1);
     CHECK_EQ(sd_find_device(sys, "nope"), -1);
+}
+
+/* A PD's param as the generated configuration gives it, or NULL. */
+static const char *config_param(const char *pd, const char *key)
+{
+    static struct pn_config cfg;
+    sd_build_config(sys, sd_find_pd(sys, pd), &cfg);
+    for (uint32_t i = 0; i < cfg.n_params; i++) {
+        if (strcmp(cfg.params[i].key, key) == 0) {
+            return cfg.params[i].value;
+        }
+    }
+    return NULL;
+}
+
+static bool param_is(const char *pd, const char *key, const char *value)
+{
+    const char *got = config_param(pd, key);
+    if (got == NULL || strcmp(got, value) != 0) {
+        fprintf(stderr, "%s: param %s is %s, expected %s\n", pd, key, got ? got : "(none)", value);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * A block device's partitions: their geometry and PDs as loaded, and each
+ * share handed to the virtualiser (in its client order) and to its client,
+ * in blocks of the device, after the params the description wrote.
+ */
+static void test_partitions(void)
+{
+    char path[1024];
+    struct sd_error err;
+    source_path(path, sizeof path, "tests/data/sysdesc/good/partitions.json");
+    CHECK(sd_load_file(path, sys, &err));
+    const struct sd_device *disk = &sys->devices[0];
+    CHECK_EQ(disk->size, 1u << 30);
+    CHECK_EQ(disk->block_size, 4096);
+    CHECK_EQ(disk->virtualiser_pd, sd_find_pd(sys, "virt"));
+    CHECK_EQ(disk->n_partitions, 2);
+    CHECK_EQ(disk->partitions[0].client_pd, sd_find_pd(sys, "db"));
+    CHECK_EQ(disk->partitions[0].start, 0x100000);
+    CHECK_EQ(disk->partitions[0].size, 256u << 20);
+    CHECK_EQ(disk->partitions[1].client_pd, sd_find_pd(sys, "log"));
+    CHECK_EQ(disk->partitions[1].start, 0);
+    CHECK_EQ(disk->partitions[1].size, 8192);
+
+    CHECK(param_is("virt", "capacity", "64"));
+    CHECK(param_is("virt", "block_size", "4096"));
+    CHECK(param_is("virt", "partition0_start", "256"));
+    CHECK(param_is("virt", "partition0_blocks", "65536"));
+    CHECK(param_is("virt", "partition1_start", "0"));
+    CHECK(param_is("virt", "partition1_blocks", "2"));
+    CHECK(config_param("virt", "partition2_start") == NULL);
+    CHECK(param_is("db", "ios", "10"));
+    CHECK(param_is("db", "block_size", "4096"));
+    CHECK(param_is("db", "client_id", "0"));
+    CHECK(param_is("db", "partition_start", "256"));
+    CHECK(param_is("db", "partition_blocks", "65536"));
+    CHECK(param_is("log", "client_id", "1"));
+    CHECK(param_is("log", "partition_blocks", "2"));
+    /* The description's own params come first, the generated ones after them. */
+    const struct sd_pd *db = &sys->pds[sd_find_pd(sys, "db")];
+    CHECK_EQ(db->n_params, 6);
+    CHECK(strcmp(db->params[1].key, "ios") == 0 && strcmp(db->params[2].key, "block_size") == 0);
 }
 
 static void test_build_config(void)
@@ -478,6 +548,7 @@ int main(void)
     RUN_TEST(test_sizes);
     RUN_TEST(test_comments_and_defaults);
     RUN_TEST(test_devices_and_end);
+    RUN_TEST(test_partitions);
     RUN_TEST(test_size_text);
     RUN_TEST(test_missing_file);
     RUN_TEST(test_kind_names);

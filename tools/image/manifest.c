@@ -88,6 +88,25 @@ static json_t *irqs_json(const struct img_plan *plan)
     return irqs;
 }
 
+/* A block device's disk: what the runner creates, and which client owns which bytes. */
+static void add_disk(json_t *entry, const struct sd_device *device)
+{
+    json_object_set_new(entry, "size", json_integer((json_int_t)device->size));
+    json_object_set_new(entry, "block_size", json_integer((json_int_t)device->block_size));
+    if (device->n_partitions == 0) {
+        return;
+    }
+    json_object_set_new(entry, "virtualiser", json_string(device->virtualiser));
+    json_t *partitions = json_array();
+    for (uint32_t p = 0; p < device->n_partitions; p++) {
+        const struct sd_partition *partition = &device->partitions[p];
+        json_array_append_new(partitions, json_pack("{s:s, s:I, s:I}", "client", partition->client,
+                                                    "start", (json_int_t)partition->start, "size",
+                                                    (json_int_t)partition->size));
+    }
+    json_object_set_new(entry, "partitions", partitions);
+}
+
 /* The emulated devices the machine must have, for whoever starts QEMU. */
 static json_t *devices_json(const struct img_plan *plan)
 {
@@ -104,6 +123,9 @@ static json_t *devices_json(const struct img_plan *plan)
                      device->mac[1], device->mac[2], device->mac[3], device->mac[4],
                      device->mac[5]);
             json_object_set_new(entry, "mac", json_string(mac));
+        }
+        if (device->kind == SD_DEVICE_VIRTIO_BLK) {
+            add_disk(entry, device);
         }
         json_array_append_new(devices, entry);
     }

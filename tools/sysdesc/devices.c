@@ -4,9 +4,16 @@
  */
 #include "sd_internal.h"
 
+#include <inttypes.h>
 #include <string.h>
 
-static const char *const device_fields[] = {"name", "kind", "slot", "mac", NULL};
+static const char *const device_fields[] = {
+    "name", "kind", "slot", "mac", "size", "block_size", "virtualiser", "partitions", NULL,
+};
+
+#define MIN_BLOCK_SIZE     512u
+#define MAX_BLOCK_SIZE     65536u
+#define DEFAULT_BLOCK_SIZE 512u /* QEMU's virtio-blk logical block */
 
 static const struct {
     const char *name;
@@ -87,6 +94,62 @@ static bool parse_kind(struct sd_ctx *ctx, const char *where, const json_t *elem
                    shown);
 }
 
+/* Whether `key` is present; a field only a virtio-blk device may have is refused elsewhere. */
+static bool refuse_unless_block(struct sd_ctx *ctx, const char *where, const json_t *element,
+                                const struct sd_device *device, const char *key)
+{
+    if (device->kind != SD_DEVICE_VIRTIO_BLK && json_object_get(element, key) != NULL) {
+        return sd_fail(ctx, "%s: only a virtio-blk device has a \"%s\"", where, key);
+    }
+    return true;
+}
+
+/*
+ * A virtio-blk device's disk: its size (required: the runner creates an
+ * image of it), logical block size, and the partitions a virtualiser gives
+ * its clients (checked here as geometry; their PDs once every PD is known).
+ */
+static bool parse_block_fields(struct sd_ctx *ctx, const char *where, const json_t *element,
+                               struct sd_device *device)
+{
+    static const char *const block_only[] = {"size", "block_size", "virtualiser", "partitions"};
+    device->virtualiser_pd = -1;
+    for (size_t i = 0; i < sizeof block_only / sizeof block_only[0]; i++) {
+        if (!refuse_unless_block(ctx, where, element, device, block_only[i])) {
+            return false;
+        }
+    }
+    if (device->kind != SD_DEVICE_VIRTIO_BLK) {
+        return true;
+    }
+    long long block_size = DEFAULT_BLOCK_SIZE;
+    bool has_virtualiser;
+    json_t *partitions;
+    if (!sd_get_size(ctx, where, element, "size", true, &device->size, NULL) ||
+        !sd_get_int(ctx, where, element, "block_size", false, MIN_BLOCK_SIZE, MAX_BLOCK_SIZE,
+                    &block_size, NULL) ||
+        !sd_get_name(ctx, where, element, "virtualiser", false, device->virtualiser,
+                     &has_virtualiser) ||
+        !sd_get_value(ctx, where, element, "partitions", false, JSON_ARRAY, &partitions)) {
+        return false;
+    }
+    if ((block_size & (block_size - 1)) != 0) {
+        return sd_fail(ctx, "%s: block_size %lld is not a power of two", where, block_size);
+    }
+    device->block_size = (uint32_t)block_size;
+    if (device->size % device->block_size != 0) {
+        return sd_fail(ctx, "%s: size %" PRIu64 " is not a multiple of block_size %u", where,
+                       device->size, device->block_size);
+    }
+    if (has_virtualiser != (partitions != NULL)) {
+        return sd_fail(ctx,
+                       "%s: \"virtualiser\" and \"partitions\" go together: the "
+                       "virtualiser gives each partition to its client",
+                       where);
+    }
+    return partitions == NULL || sd_parse_partitions(ctx, where, partitions, device);
+}
+
 bool sd_parse_devices(struct sd_ctx *ctx, const json_t *devices)
 {
     struct sd_system *sys = ctx->sys;
@@ -132,6 +195,9 @@ bool sd_parse_devices(struct sd_ctx *ctx, const json_t *devices)
         if (device->has_mac && !parse_mac(mac, device->mac)) {
             return sd_fail(ctx, "%s: mac \"%s\" is not six hex pairs like 52:54:00:12:34:56", where,
                            mac);
+        }
+        if (!parse_block_fields(ctx, where, element, device)) {
+            return false;
         }
         sys->n_devices++;
     }

@@ -83,7 +83,8 @@ static bool load_root(struct sd_ctx *ctx, const json_t *root)
     }
     return (regions == NULL || sd_parse_regions(ctx, regions)) &&
            (maps == NULL || sd_parse_maps(ctx, maps)) &&
-           (channels == NULL || sd_parse_channels(ctx, channels)) && sd_assign_ids(ctx);
+           (channels == NULL || sd_parse_channels(ctx, channels)) && sd_assign_ids(ctx) &&
+           sd_check_partitions(ctx);
 }
 
 /*

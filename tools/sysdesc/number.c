@@ -130,9 +130,21 @@ static void show_value(char *out, size_t size, const json_t *value)
     }
 }
 
+/*
+ * What a number field holds: a size (non-zero page multiple), an address
+ * (page aligned), or a byte count or offset (any value, zero included, in
+ * the size syntax; the caller checks its own alignment).
+ */
+enum number_kind {
+    KIND_SIZE,
+    KIND_ADDRESS,
+    KIND_BYTES,
+};
+
 static bool get_number(struct sd_ctx *ctx, const char *where, const json_t *obj, const char *key,
-                       bool required, bool is_size, uint64_t *out, bool *present)
+                       bool required, enum number_kind kind, uint64_t *out, bool *present)
 {
+    bool is_size = kind != KIND_ADDRESS;
     json_t *value;
     if (present != NULL) {
         *present = false;
@@ -167,10 +179,10 @@ static bool get_number(struct sd_ctx *ctx, const char *where, const json_t *obj,
         return sd_fail(ctx, "%s: %s %s is not an address (write 1073741824 or \"0x40000000\")",
                        where, key, shown);
     }
-    if (is_size && number == 0) {
+    if (kind == KIND_SIZE && number == 0) {
         return sd_fail(ctx, "%s: %s must not be zero", where, key);
     }
-    if (number % SD_PAGE_SIZE != 0) {
+    if (kind != KIND_BYTES && number % SD_PAGE_SIZE != 0) {
         if (is_size) {
             return sd_fail(ctx, "%s: %s %s is not a multiple of the page size (%u)", where, key,
                            shown, SD_PAGE_SIZE);
@@ -191,13 +203,19 @@ static bool get_number(struct sd_ctx *ctx, const char *where, const json_t *obj,
 bool sd_get_size(struct sd_ctx *ctx, const char *where, const json_t *obj, const char *key,
                  bool required, uint64_t *out, bool *present)
 {
-    return get_number(ctx, where, obj, key, required, true, out, present);
+    return get_number(ctx, where, obj, key, required, KIND_SIZE, out, present);
 }
 
 bool sd_get_address(struct sd_ctx *ctx, const char *where, const json_t *obj, const char *key,
                     bool required, uint64_t *out, bool *present)
 {
-    return get_number(ctx, where, obj, key, required, false, out, present);
+    return get_number(ctx, where, obj, key, required, KIND_ADDRESS, out, present);
+}
+
+bool sd_get_bytes(struct sd_ctx *ctx, const char *where, const json_t *obj, const char *key,
+                  bool required, uint64_t *out, bool *present)
+{
+    return get_number(ctx, where, obj, key, required, KIND_BYTES, out, present);
 }
 
 bool sd_parse_size_text(const char *text, const char *what, uint64_t *out, struct sd_error *err)

@@ -115,6 +115,12 @@ bool sd_get_size(struct sd_ctx *ctx, const char *where, const json_t *obj, const
                  bool required, uint64_t *out, bool *present);
 bool sd_get_address(struct sd_ctx *ctx, const char *where, const json_t *obj, const char *key,
                     bool required, uint64_t *out, bool *present);
+/*
+ * A byte count or offset in the size syntax: zero allowed, no page rule,
+ * below SD_ADDRESS_LIMIT (a partition's start and size).
+ */
+bool sd_get_bytes(struct sd_ctx *ctx, const char *where, const json_t *obj, const char *key,
+                  bool required, uint64_t *out, bool *present);
 
 /* The loader's passes, in the order they run. */
 bool sd_parse_components(struct sd_ctx *ctx, const json_t *components);
@@ -124,6 +130,11 @@ bool sd_parse_maps(struct sd_ctx *ctx, const json_t *maps);
 bool sd_parse_channels(struct sd_ctx *ctx, const json_t *channels);
 bool sd_parse_devices(struct sd_ctx *ctx, const json_t *devices);
 bool sd_check_vm_devices(struct sd_ctx *ctx);
+/* A block device's "partitions": their geometry (clients are checked later). */
+bool sd_parse_partitions(struct sd_ctx *ctx, const char *where, const json_t *partitions,
+                         struct sd_device *device);
+/* After every PD, map and channel: the partitions' PDs and wiring, and their generated params. */
+bool sd_check_partitions(struct sd_ctx *ctx);
 bool sd_assign_ids(struct sd_ctx *ctx);
 
 /* "irqs[0] \"eth\"" or "channels[3] \"rx\" end 1", for messages about ids and names. */

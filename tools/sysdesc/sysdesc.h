@@ -25,6 +25,7 @@
 #define SD_PATH_MAX       256
 #define SD_MAX_VM_DEVICES 8
 #define SD_MAX_DEVICES    8
+#define SD_MAX_PARTITIONS 8  /* per block device */
 #define SD_VIRTIO_SLOTS   32 /* virtio-mmio transports of QEMU's virt board */
 #define SD_ERROR_MAX      512
 #define SD_PAGE_SIZE      4096u
@@ -122,12 +123,35 @@ enum sd_device_kind {
  * scripts start QEMU with these devices; PDs reach them through regions
  * with "phys" and "irqs" as usual.
  */
+/*
+ * A share of a block device given to one client PD: bytes [start, start +
+ * size) of the disk, block aligned, overlapping no other partition.
+ */
+struct sd_partition {
+    char client[PN_NAME_MAX];
+    int client_pd; /* index into sd_system.pds */
+    uint64_t start, size;
+};
+
 struct sd_device {
     char name[PN_NAME_MAX];
     enum sd_device_kind kind;
     uint32_t slot;
     bool has_mac;
     uint8_t mac[6]; /* virtio-net: the MAC QEMU gives it */
+    /* virtio-blk: the disk image's bytes and logical block size (the queues' block unit). */
+    uint64_t size;
+    uint32_t block_size;
+    /*
+     * virtio-blk with partitions: the virtualiser PD that splits the disk
+     * between clients, and the partitions in its client order (partition N
+     * is its client N). The loader hands both their shares as generated
+     * params (docs/system-description.md, "Partitions").
+     */
+    char virtualiser[PN_NAME_MAX];
+    int virtualiser_pd; /* index into sd_system.pds; -1 without partitions */
+    uint32_t n_partitions;
+    struct sd_partition partitions[SD_MAX_PARTITIONS];
 };
 
 struct sd_channel_end {

@@ -32,6 +32,7 @@ class Tools:
         self.guests = self.build / "guests"  # guest kernels and initramfs images (driver-vms/)
         self.plugin = self.build / "experiments/plugin/pinion-count.so"
         self.loadgen = self.build / "experiments/loadgen/pinion-loadgen"
+        self.blkimage = self.build / "tools/blkimage/pinion-blkimage"
 
     def build_all(self, quiet=False):
         progress(f"building ({self.build})", quiet)
@@ -91,23 +92,46 @@ class NetDevice:
                 "-device", f"virtio-net-device,netdev={self.name}{mac}"]
 
 
-def device_args(manifest):
-    """QEMU options for the manifest's devices, and the network devices among them."""
+class Disk:
+    """A virtio-blk device on a raw disk image in the run's directory (docs/blk.md)."""
+
+    def __init__(self, name, path, block_size):
+        self.name = name
+        self.path = Path(path)
+        self.block_size = block_size
+
+    def qemu_args(self):
+        path = str(self.path.resolve()).replace(",", ",,")  # QEMU's escape for a comma
+        size = self.block_size
+        return ["-drive", f"if=none,id={self.name},file={path},format=raw",
+                "-device", f"virtio-blk-device,drive={self.name},logical_block_size={size},"
+                f"physical_block_size={size}"]
+
+
+def device_args(manifest, disk_dir=None):
+    """QEMU options for the manifest's devices, and the network devices and disks among
+    them. A disk's image is disk_dir/<device>.img, which the caller creates."""
     devices = sorted(manifest.get("devices", []), key=lambda d: -d["slot"])
-    args, nets = [], []
+    args, nets, disks = [], [], []
     for expected, device in zip(range(31, -1, -1), devices):
         if device["slot"] != expected:
             raise RunError(f"device {device['name']!r} is on virtio-mmio slot {device['slot']}, "
                            f"but QEMU fills slots from 31 down: use slot {expected}")
-        if device["kind"] != "virtio-net":
+        if device["kind"] == "virtio-net":
+            net = NetDevice(device["name"], device.get("mac"))
+            args += net.qemu_args()
+            nets.append(net)
+        elif device["kind"] == "virtio-blk" and disk_dir is not None:
+            disk = Disk(device["name"], Path(disk_dir) / f"{device['name']}.img",
+                        device["block_size"])
+            args += disk.qemu_args()
+            disks.append(disk)
+        else:
             raise RunError(f"device {device['name']!r}: {device['kind']} devices are not "
                            "supported by experiments/run yet")
-        net = NetDevice(device["name"], device.get("mac"))
-        args += net.qemu_args()
-        nets.append(net)
     if devices:
         args = ["-global", "virtio-mmio.force-legacy=false"] + args
-    return args, nets
+    return args, nets, disks
 
 
 def plugin_argument(plugin, out, mode="exact", guest=None, symbols=None):

@@ -81,17 +81,30 @@ def render(summary, phase=None):
     return "\n".join(lines)
 
 
-def render_per_io(summary, unit="packet"):
+def _heading(summary, per, unit):
+    """What the figures are per: echoed packets (window, payload), or block requests."""
+    if summary.get("blk"):
+        blk = summary["blk"]
+        return (f"{summary['system']} on {summary['cores']} core(s): instructions per "
+                f"request, {_label(per['ios'], grouped=True)} requests of "
+                f"{_label(blk.get('io_size'), grouped=True)} bytes (depth "
+                f"{_label(blk.get('depth'))}, {_label(blk.get('pattern'))}, "
+                f"{_label(blk.get('mix'))})")
+    load = summary.get("load") or {}
+    window, size = load.get("window"), load.get("size")
+    return (f"{summary['system']} on {summary['cores']} core(s): instructions per {unit}, "
+            f"{_label(per['ios'], grouped=True)} {unit}s echoed (window "
+            f"{'?' if window is None else _label(window)}, "
+            f"{'?' if size is None else _label(size)}-byte payload)")
+
+
+def render_per_io(summary, unit=None):
     """Phase 1 per I/O: where the instructions of one packet (or request) went."""
     per = summary.get("per_io")
     if not per:
         return ""
-    load = summary.get("load") or {}
-    window, size = load.get("window"), load.get("size")
-    lines = [f"{summary['system']} on {summary['cores']} core(s): instructions per {unit}, "
-             f"{_label(per['ios'], grouped=True)} {unit}s echoed (window "
-             f"{'?' if window is None else _label(window)}, "
-             f"{'?' if size is None else _label(size)}-byte payload)", ""]
+    unit = unit or ("request" if summary.get("blk") else "packet")
+    lines = [_heading(summary, per, unit), ""]
     rows = []
     for name, ins in _by_owner(summary, per["pds"]):
         core = summary["total"]["pds"][name]["core"]
@@ -127,6 +140,9 @@ def render_per_io(summary, unit="packet"):
     lines.append("")
     lines.append(f"all instructions per {unit} (every PD, the kernel, every core): "
                  f"{_fmt(per['all_instructions'], 0)}")
+    per_kib = summary.get("per_kib")
+    if per_kib:
+        lines.append(f"all instructions per KiB moved: {_fmt(per_kib['all_instructions'], 0)}")
     return "\n".join(lines)
 
 
