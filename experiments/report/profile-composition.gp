@@ -13,16 +13,17 @@ set key outside right top vertical invert
 set ylabel "instructions per I/O"
 set yrange [0:*]
 set xtics noenhanced
-array colours[11] = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#17becf", "#2ca02c", \
+array colours[12] = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#17becf", "#8c564b", "#2ca02c", \
                      "#d62728", "#bcbd22", "#9467bd", "#7f7f7f", "#e377c2"]
-array titles[11] = ["native PDs", "pinion kernel: PDs", "pinion kernel: vCPUs", \
-                    "pinion kernel: other", "guest: virtio", "guest: netcore + skb", \
+array titles[12] = ["native PDs", "pinion kernel: PDs", "pinion kernel: vCPUs", \
+                    "pinion kernel: other", "guest: virtio", "guest: block layer", \
+                    "guest: netcore + skb", \
                     "guest: socket", "guest: syscalls + UIO", "guest: pinion", \
                     "guest: other", "guest: user"]
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1100,650 font ",11" } \
   else { set terminal svg size 1100,650 dynamic font ",11" }
   set output out.".".fmt
-  plot for [i=1:11] data using (column(i + 2)):xtic(1) title titles[i] lc rgb colours[i]
+  plot for [i=1:12] data using (column(i + 2)):xtic(1) title titles[i] lc rgb colours[i]
   unset output
 }

@@ -13,9 +13,9 @@ unset grid
 set grid xtics lc rgb "#dddddd"
 set key bottom right opaque box lc rgb "#cccccc"
 set bmargin 5
-ids = "virtio netcore skb socket syscall uio pinion sched timer irq other"
-colours = "#1f77b4 #2ca02c #98df8a #ff7f0e #ffbb78 #c5b0d5 #9467bd #8c564b #c49c94 #e377c2 #7f7f7f"
-do for [i=1:11] { set linetype 100 + i lc rgb word(colours, i) }
+ids = "virtio block netcore skb socket syscall uio pinion sched timer irq other"
+colours = "#1f77b4 #bcbd22 #2ca02c #98df8a #ff7f0e #ffbb78 #c5b0d5 #9467bd #8c564b #c49c94 #e377c2 #7f7f7f"
+do for [i=1:12] { set linetype 100 + i lc rgb word(colours, i) }
 height = 160 + 18 * k
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,height font ",11" } \
@@ -25,6 +25,6 @@ do for [fmt in "png svg"] {
             (column("instructions_per_io") / 2):(0.4):(100 + column("subsystem_index")): \
             ytic(stringcolumn("function")) \
             with boxxyerror lc variable notitle, \
-       for [i=1:11] NaN with boxes lc 100 + i title word(ids, i)
+       for [i=1:12] NaN with boxes lc 100 + i title word(ids, i)
   unset output
 }

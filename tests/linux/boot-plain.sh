@@ -33,7 +33,7 @@ QEMU=${QEMU:-qemu-system-aarch64}
 # margin covers a loaded machine running tests in parallel.
 LIMIT=${PINION_BOOT_LIMIT:-90}
 
-kernel=$guests/linux-net.Image
+kernel=$guests/linux.Image
 initrd=$guests/test.cpio.gz
 for f in "$kernel" "$initrd" "$guests/uio-ping"; do
 	if [[ ! -f $f ]]; then

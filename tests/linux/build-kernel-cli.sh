@@ -64,19 +64,19 @@ print_path() {
 		fail "--print-path $*: '$(cat "$out")' is not CACHE/linux/<key>/Image"
 	path=$(cat "$out")
 }
-print_path --fragments base,net
+print_path --fragments base,net,blk
 base_net=$path
-print_path --fragments base,net
+print_path --fragments base,net,blk
 [[ $path == "$base_net" ]] || fail "the key changed between two runs"
 print_path
-[[ $path == "$base_net" ]] || fail "the default fragments are not base,net"
-print_path --fragments net,base
+[[ $path == "$base_net" ]] || fail "the default fragments are not base,net,blk"
+print_path --fragments net,base,blk
 [[ $path != "$base_net" ]] || fail "the fragments' order does not change the key"
 cp "$src/driver-vms/linux/base.config" "$scratch/base.config"
-print_path --fragments "$scratch/base.config,net"
+print_path --fragments "$scratch/base.config,net,blk"
 [[ $path == "$base_net" ]] || fail "a fragment named by path has another key than by name"
 echo "# changed" >>"$scratch/base.config"
-print_path --fragments "$scratch/base.config,net"
+print_path --fragments "$scratch/base.config,net,blk"
 [[ $path != "$base_net" ]] || fail "a changed fragment keeps the key"
 [[ ! -e $cache ]] || fail "--print-path created $cache"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boots the network guest (build/<dir>/guests/linux-net.Image) on plain QEMU
+# Boots the network guest (build/<dir>/guests/linux.Image) on plain QEMU
 # virt with a virtio-net device on QEMU's UDP socket backend, drives it with
 # pinion-loadgen, and checks what comes back and what the guest reports.
 #
@@ -46,7 +46,7 @@ QEMU=${QEMU:-qemu-system-aarch64}
 # Seconds a boot with its traffic may take: a few on an idle 2-core host.
 LIMIT=${PINION_BOOT_LIMIT:-120}
 
-kernel=$guests/linux-net.Image
+kernel=$guests/linux.Image
 for f in "$kernel" "$guests/net.cpio.gz" "$guests/net-bridge" "$guests/bridge-test-peer" "$loadgen"; do
 	if [[ ! -f $f ]]; then
 		echo "FAIL: $f is missing: build first (cmake --build build/release)" >&2

@@ -35,7 +35,7 @@ def pinion_run(directory, scale=1, functions=None, status="ok", ios=10, with_fun
     counts = {"plugin": "pinion-count", "version": 3, "mode": "exact", "guest": "pinion",
               "vcpus": 2, "per_vcpu": [], "markers": {}}
     if with_functions:
-        counts["functions"] = {"symbols": "/x/linux-net.System.map", "phases": [
+        counts["functions"] = {"symbols": "/x/linux.System.map", "phases": [
             {"phase": 0, "counts": [["virtnet_poll", 99999]]},
             {"phase": 1, "counts": [[n, c * scale] for n, c in (functions or FUNCTIONS)]}]}
 
@@ -68,7 +68,7 @@ def linux_run(directory):
               "per_vcpu": [{"vcpu": 0, "total": 5000, "phases": [
                   {"phase": 1, "owners": [{"owner": 0, "kernel": 0, "user": 600,
                                            "guest_kernel": 4000}]}]}],
-              "functions": {"symbols": "/x/linux-net.System.map", "phases": [
+              "functions": {"symbols": "/x/linux.System.map", "phases": [
                   {"phase": 1, "counts": [["__napi_poll", 3000], ["packet_rcv", 1000]]}]}}
     summary = {"status": "ok", "system": "native-linux", "command": "linux-baseline",
                "per_io": {"ios": 20, "guest_kernel": 200, "guest_user": 30}}
@@ -98,7 +98,10 @@ class Folding(unittest.TestCase):
             "invoke_syscall.constprop.0": "syscall", "__sys_recvfrom": "syscall",
             "do_sys_poll": "syscall", "__fget_light": "syscall", "ret_to_user": "syscall",
             "uio_read": "uio", "uio_pdrv_genirq_handler": "uio",
-            "pinion_bridge_rx": "pinion",
+            "pinion_bridge_rx": "pinion", "pinion_blk_serve": "pinion",
+            "blk_mq_submit_bio": "block", "__blk_rq_map_sg": "block", "bio_alloc_bioset": "block",
+            "submit_bio_noacct": "block", "sbitmap_get": "block", "virtio_queue_rq": "block",
+            "virtblk_prep_rq.isra.0": "block", "blk_account_io_done": "block",
             "schedule": "sched", "__schedule": "sched", "do_idle": "sched",
             "try_to_wake_up": "sched", "ttwu_do_activate.isra.0": "sched",
             "enqueue_task_fair": "sched", "__wake_up_common": "sched",
@@ -138,7 +141,7 @@ class OneRun(unittest.TestCase):
         self.assertEqual(p.parts, {
             "native_pds": 150, "pinion_kernel_pds": 30, "pinion_kernel_vcpus": 30,
             "pinion_kernel_other": 5,  # 650 kernel in all, less 300 for PDs and 300 for vCPUs
-            "guest_virtio": 200, "guest_netcore": 150, "guest_socket": 30,
+            "guest_virtio": 200, "guest_block": 0, "guest_netcore": 150, "guest_socket": 30,
             "guest_syscall_uio": 30, "guest_pinion": 5,
             "guest_other": 15,  # schedule 4, mystery 1, outside every symbol 10
             "guest_user": 40, "total": 685})

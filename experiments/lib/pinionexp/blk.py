@@ -16,9 +16,13 @@ import subprocess
 from . import runner, summary
 
 BENCH_PROGRAM = "blk_bench"
-DRIVER_UP = re.compile(r"virtio-blk up")
+# The native driver's line, or the driver VM's in-kernel bridge's (docs/blk-dvm.md).
+DRIVER_UP = re.compile(r"virtio-blk up|pinion-blk-bridge: up:")
+DRIVER_UP_SECONDS = 120  # a driver VM boots Linux first
 CLIENT_DONE = re.compile(r"^(\S+): blk_bench done: ", re.MULTILINE)
-FAULT = re.compile(r'^pinion: PD "([^"]+)" faulted[^\n]*', re.MULTILINE)
+# A PD's fault, or a driver VM's stop (it never answers again: the clients cannot finish).
+FAULT = re.compile(r'^pinion: (PD "([^"]+)" faulted|VM "([^"]+)" stopped)[^\n]*',
+                   re.MULTILINE)
 # A benchmark client's counters that a sound run leaves at zero.
 MUST_BE_ZERO = ("blocks_lost", "blocks_torn", "blocks_misplaced", "blocks_corrupt",
                 "error_responses", "unexpected_responses", "ring_errors")
@@ -193,19 +197,24 @@ def remove_disks(disks):
 
 def drive(args, cmd, out, clients):
     """Boots, waits for every client's last answer, marks phase 2 and ends the run.
-    Returns QEMU's exit status (None if it had to be killed) and the console text."""
+    Returns QEMU's exit status (None if it had to be killed), the console text, and why
+    the run failed (a PD's fault or a driver VM's stop: the run is ended at once, so
+    that its counts say what happened) or None."""
     session = runner.Session(cmd, out / "console.log", args.quiet)
     console = out / "console.log"
     try:
         def fault(text):
             return FAULT.search(text)
 
-        if not session.wait_for(lambda t: DRIVER_UP.search(t) or fault(t), 60) \
-                or fault(session.text()):
-            found = fault(session.text())
-            raise runner.RunError(found.group(0) if found else
-                                  f"the block driver did not come up within 60 s "
-                                  f"(console: {console})")
+        def end(why):
+            session.type(b"q")
+            return session.finish(args.timeout), session.text(), why
+
+        if not session.wait_for(lambda t: DRIVER_UP.search(t) or fault(t), DRIVER_UP_SECONDS):
+            raise runner.RunError(f"the block driver did not come up within "
+                                  f"{DRIVER_UP_SECONDS} s (console: {console})")
+        if fault(session.text()):
+            return end(fault(session.text()).group(0))
         runner.progress(f"{len(clients)} benchmark client(s) running", args.quiet)
 
         def finished(text):
@@ -215,13 +224,11 @@ def drive(args, cmd, out, clients):
             missing = sorted(set(clients) - set(CLIENT_DONE.findall(session.text())))
             raise runner.RunError(f"{', '.join(missing)} did not finish within "
                                   f"{args.timeout:.0f} s (console: {console})")
-        found = fault(session.text())
-        if found:
-            raise runner.RunError(found.group(0))
+        if fault(session.text()):
+            return end(fault(session.text()).group(0))
         session.type(b"2")
         session.wait_for(lambda t: "pinion: phase 2" in t, 10)
-        session.type(b"q")
-        return session.finish(args.timeout), session.text()
+        return end(None)
     except BaseException:
         session.kill()
         raise

@@ -13,7 +13,7 @@ MIN_FUNCTION_WIDTH = 3.0  # pixels; narrower functions are merged
 
 # One colour per subsystem (profile.SUBSYSTEMS' ids), the plots' palette.
 COLOURS = {
-    "virtio": "#1f77b4", "netcore": "#2ca02c", "skb": "#98df8a", "socket": "#ff7f0e",
+    "virtio": "#1f77b4", "block": "#bcbd22", "netcore": "#2ca02c", "skb": "#98df8a", "socket": "#ff7f0e",
     "syscall": "#ffbb78", "uio": "#c5b0d5", "pinion": "#9467bd", "sched": "#8c564b",
     "timer": "#c49c94", "irq": "#e377c2", "other": "#7f7f7f", "outside_symbols": "#c7c7c7",
 }

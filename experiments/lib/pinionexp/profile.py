@@ -15,7 +15,8 @@ from .counts import Counts
 
 # Subsystems, in the order tables and plots show them: id, label.
 SUBSYSTEMS = [
-    ("virtio", "virtio-net driver and virtio transport"),
+    ("virtio", "virtio drivers (net, blk) and virtio transport"),
+    ("block", "block layer: bios, blk-mq requests, tags"),
     ("netcore", "NAPI, softirq and the network core"),
     ("skb", "skb and memory allocation"),
     ("socket", "af_packet and the socket layer"),
@@ -41,6 +42,12 @@ RULES = [
     # the bridge's queue logic and the echo clients' protocol.
     ("pinion", r"pinion_\w*|net_bridge_\w*|l2_echo_\w*|echo_(decide|build_reply|copy)"),
     ("uio", r"uio_\w*"),
+    # The block layer: bios, blk-mq requests and their tags (sbitmap), I/O accounting and
+    # the virtio-blk driver's blk-mq callbacks (before "virtio" would take virtio_queue_rq).
+    ("block", r"(__)?blk_\w*|(__)?bio_\w*|submit_bio\w*|(__)?sbitmap_\w*|bdev_\w*|(__)?blkdev_\w*"
+              r"|bvec_\w*|(__)?rq_qos_\w*|(__)?elv_\w*|part_\w*|disk_\w*|update_io_ticks"
+              r"|(__)?bio\w*|virtblk_\w*|virtio_queue_rqs?|virtio_commit_rqs"
+              r"|(__)?blkg_\w*|req_bio_endio|end_bio_\w*"),
     # virtio_net.c, virtio_ring.c, virtio_mmio.c (its vm_* callbacks), and the scatterlist
     # helpers the driver builds its descriptors with.
     ("virtio", r"virtnet_\w*|virtqueue_\w*|vring_\w*|virtio_\w*|__virtio\w*|vp_\w*"
@@ -147,6 +154,7 @@ PARTS = [
     ("pinion_kernel_vcpus", "pinion kernel for vCPUs", None),
     ("pinion_kernel_other", "pinion kernel, other (idle, ...)", None),
     ("guest_virtio", "guest virtio driver", ("virtio",)),
+    ("guest_block", "guest block layer", ("block",)),
     ("guest_netcore", "guest network core and skb", ("netcore", "skb")),
     ("guest_socket", "guest socket layer", ("socket",)),
     ("guest_syscall_uio", "guest syscalls and UIO", ("syscall", "uio")),

@@ -150,8 +150,8 @@ def plugin_argument(plugin, out, mode="exact", guest=None, symbols=None):
 
 
 def symbols_beside(kernel_image):
-    """The System.map the build put beside a guest kernel (linux-net.Image:
-    linux-net.System.map), or None when there is none."""
+    """The System.map the build put beside a guest kernel (linux.Image:
+    linux.System.map), or None when there is none."""
     image = Path(kernel_image)
     candidate = image.with_name(image.stem + ".System.map")
     return candidate if candidate.is_file() else None
