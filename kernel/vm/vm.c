@@ -188,6 +188,8 @@ static void stop_vcpu(struct core *c, struct vcpu *v)
     if (v->pd->state != PD_FAULTED) {
         v->pd->state = PD_FAULTED;
         sched_block(c, v->pd);
+        /* Its timer would keep firing into a guest that never runs again. */
+        vm_timer_stop(c, v);
     }
     if (c->guest == v) {
         c->guest_timer_wait = false;

@@ -135,6 +135,8 @@ void vm_switch_to_native(void);
 void vm_enter(struct core *c, struct pd *pd); /* before every return into a vCPU */
 void vm_wait(struct core *c, struct pd *pd);  /* the vCPU executed WFI */
 bool vm_timer_irq(struct core *c);
+/* Silences a stopped vCPU's timer, loaded or parked (its own core only). */
+void vm_timer_stop(struct core *c, struct vcpu *v);
 void vm_maintenance_irq(struct core *c);
 bool vm_device_irq(struct core *c, uint32_t intid);
 void vm_parked_timers_expired(struct core *c);

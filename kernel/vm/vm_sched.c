@@ -117,10 +117,42 @@ void vm_wait(struct core *c, struct pd *pd)
     }
 }
 
+/*
+ * The timer's PPI is level-triggered: while the timer in the registers is
+ * enabled, unmasked and past its compare value, the line stays high, and
+ * deactivating the PPI without handing it to a guest makes it pending
+ * again at once, so irq_handle_pending would take it for ever (with the
+ * core not idle, the run never ends). A timer no guest will handle is
+ * therefore turned off at its source.
+ */
+static void timer_off_in_hardware(void)
+{
+    write_sysreg(cntv_ctl_el0, 0);
+    isb(); /* the line is low before the caller deactivates the PPI */
+}
+
+void vm_timer_stop(struct core *c, struct vcpu *v)
+{
+    if (c->guest == v) {
+        timer_off_in_hardware();
+        if (v->timer_phys_active) {
+            /* Its guest will never end it: end it here, or it blocks the next guest's timer. */
+            gic_deactivate(PN_GUEST_VTIMER_INTID);
+            v->timer_phys_active = false;
+        }
+    }
+    if (v->timer_parked) {
+        v->timer_parked = false;
+        update_guest_deadline(c);
+    }
+}
+
 bool vm_timer_irq(struct core *c)
 {
     struct vcpu *v = c->guest;
     if (v == 0 || v->pd->state == PD_FAULTED || v->pd->state == PD_OFF) {
+        /* Stopped or off (power_on resets the timer), or no guest: the timer is nobody's. */
+        timer_off_in_hardware();
         return false;
     }
     v->timer_phys_active = true; /* linked in the list register: the guest's EOI ends it */
