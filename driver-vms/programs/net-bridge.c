@@ -12,7 +12,7 @@
 #include "packet_batch.h"
 #include "packet_ring.h"
 #include "packet_socket.h"
-#include "uio_maps.h"
+#include "uio_handle.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,14 +24,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-/* One UIO device: its fd and its maps in our address space. */
-struct uio_handle {
-    struct uio_map_device dev;
-    int fd;
-    unsigned char *maps[UIO_MAPS_MAX]; /* the region's first byte (page start + offset) */
-    volatile uint32_t *doorbell;
-};
 
 struct bridge_io_ctx {
     int sock;
@@ -66,44 +58,6 @@ __attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
     va_end(ap);
 }
 
-/* Finds the UIO device `name`: map0 the doorbell, map1 the queue pair, map2 the first data. */
-static bool find_uio(const char *sysfs_root, const char *name, struct uio_handle *h)
-{
-    char err[NET_BRIDGE_ERROR_MAX];
-    if (!uio_maps_find(sysfs_root, name, 3, &h->dev, err, sizeof err)) {
-        fail("%s", err);
-        return false;
-    }
-    return true;
-}
-
-/* Opens a device find_uio found and maps its maps; regions from map2 on read-only if asked. */
-static bool open_uio(const char *name, bool data_read_only, struct uio_handle *h)
-{
-    char path[32];
-    snprintf(path, sizeof path, "/dev/uio%u", h->dev.index);
-    h->fd = open(path, O_RDWR | O_CLOEXEC);
-    if (h->fd < 0) {
-        fail("cannot open %s (\"%s\"): %s", path, name, strerror(errno));
-        return false;
-    }
-    long page = sysconf(_SC_PAGESIZE);
-    for (unsigned m = 0; m < h->dev.n_maps; m++) {
-        const struct uio_map_info *map = &h->dev.maps[m];
-        int prot = data_read_only && m >= 2 ? PROT_READ : PROT_READ | PROT_WRITE;
-        /* UIO picks the map by the page index of the offset; at most sysfs size bytes. */
-        void *base = mmap(NULL, (size_t)map->map_bytes, prot, MAP_SHARED, h->fd, (off_t)m * page);
-        if (base == MAP_FAILED) {
-            fail("cannot map map%u (%llu bytes) of %s (\"%s\"): %s", m,
-                 (unsigned long long)map->map_bytes, path, name, strerror(errno));
-            return false;
-        }
-        h->maps[m] = (unsigned char *)base + map->offset;
-    }
-    h->doorbell = (volatile uint32_t *)h->maps[0];
-    return true;
-}
-
 static struct net_bridge_region region_of(const struct uio_handle *h, unsigned m)
 {
     return (struct net_bridge_region){
@@ -133,40 +87,7 @@ static int batch_send(void *ctx, const struct net_bridge_frame *frames, uint32_t
 static void ring(void *ctx, enum net_bridge_side side, uint32_t value)
 {
     struct bridge_io_ctx *io = ctx;
-    struct uio_handle *h = side == NET_BRIDGE_RX ? io->rx : io->tx;
-    /*
-     * The ring indices the peer will read were published before; keep the
-     * doorbell's store (to Device memory, trapped by pinion's kernel) after them.
-     */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    *h->doorbell = value;
-}
-
-/*
- * Takes one interrupt of a UIO device and unmasks it again: false on a
- * failure. The queues are serviced only after this, so work the peer
- * queued while the interrupt was masked is found then, even if the
- * notification that came with it was not kept pending.
- */
-static bool take_interrupt(struct uio_handle *h, uint64_t *count)
-{
-    uint32_t events;
-    ssize_t n = read(h->fd, &events, sizeof events);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-        return true;
-    }
-    if (n != (ssize_t)sizeof events) {
-        fail("reading the interrupt of /dev/uio%u: %s", h->dev.index,
-             n < 0 ? strerror(errno) : "short read");
-        return false;
-    }
-    ++*count;
-    int32_t on = 1;
-    if (write(h->fd, &on, sizeof on) != (ssize_t)sizeof on) {
-        fail("unmasking the interrupt of /dev/uio%u: %s", h->dev.index, strerror(errno));
-        return false;
-    }
-    return true;
+    uio_handle_ring(side == NET_BRIDGE_RX ? io->rx : io->tx, value);
 }
 
 static int run(struct net_bridge *b, const struct net_bridge_io *io, struct bridge_io_ctx *ctx,
@@ -176,10 +97,7 @@ static int run(struct net_bridge *b, const struct net_bridge_io *io, struct brid
     struct uio_handle *uio[2] = {ctx->rx, ctx->tx};
     uint64_t *irqs[2] = {&b->counts.rx_irqs, &b->counts.tx_irqs};
     for (int i = 0; i < 2; i++) {
-        int32_t on = 1;
-        if (write(uio[i]->fd, &on, sizeof on) != (ssize_t)sizeof on) {
-            fail("cannot unmask the interrupt of /dev/uio%u: %s", uio[i]->dev.index,
-                 strerror(errno));
+        if (!uio_handle_unmask("net-bridge", uio[i])) {
             return 1;
         }
     }
@@ -231,7 +149,8 @@ static int run(struct net_bridge *b, const struct net_bridge_io *io, struct brid
             }
         }
         for (int i = 0; i < 2; i++) {
-            if ((fds[1 + i].revents & POLLIN) && !take_interrupt(uio[i], irqs[i])) {
+            if ((fds[1 + i].revents & POLLIN) &&
+                !uio_handle_take_interrupt("net-bridge", uio[i], irqs[i])) {
                 return 1;
             }
         }
@@ -277,9 +196,10 @@ int main(int argc, char **argv)
 
     static struct uio_handle rx_uio, tx_uio;
     /* Both looked up before either is opened, so a missing one is named first. */
-    if (!find_uio(opts.sysfs_root, opts.rx_name, &rx_uio) ||
-        !find_uio(opts.sysfs_root, opts.tx_name, &tx_uio) ||
-        !open_uio(opts.rx_name, false, &rx_uio) || !open_uio(opts.tx_name, true, &tx_uio)) {
+    if (!uio_handle_find("net-bridge", opts.sysfs_root, opts.rx_name, 3, &rx_uio) ||
+        !uio_handle_find("net-bridge", opts.sysfs_root, opts.tx_name, 3, &tx_uio) ||
+        !uio_handle_open("net-bridge", false, &rx_uio) ||
+        !uio_handle_open("net-bridge", true, &tx_uio)) {
         return 1;
     }
     struct net_bridge_region tx_regions[NET_BRIDGE_MAX_TX_REGIONS];

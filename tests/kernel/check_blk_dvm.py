@@ -6,10 +6,12 @@ blk_vm with pinion's in-kernel block bridge serving the same virtualiser, client
 partitions as the native path, every disk image checked from the host after the run.
 A random 70%-read run on one core, sequential 64 KiB requests (bios of 16 pages) on four
 cores, the virtualiser sending the bridge malformed requests (each refused, the disk
-intact), and the bridge dying mid-run (the VM stopped and reported, native PDs unharmed).
+intact), and the bridge dying mid-run (the VM stopped and reported, native PDs unharmed);
+and the LionsOS-style user-space bridge (systems/blk-bench-dvm-uio.json) serving and dying.
 
 usage: check_blk_dvm.py BUILD_DIR WORK_DIR TEST
 tests: blk-dvm-1core-rand-70r blk-dvm-4core-seq-64k blk-dvm-bad-requests blk-dvm-killed
+       blk-dvm-uio-2core-rand-70r blk-dvm-uio-killed
 """
 
 import json
@@ -22,9 +24,9 @@ from check_blk import CLIENTS, check_client, check_disk, options  # noqa: E402
 from check_kernel import Failure, check, run, run_named_test, system_variant  # noqa: E402
 
 SYSTEM = "systems/blk-bench-dvm.json"
+UIO_SYSTEM = "systems/blk-bench-dvm-uio.json"
 VM = "blk_vm"
-BRIDGE_UP = "pinion-blk-bridge: up: /dev/vda"
-BRIDGE_COUNTS = re.compile(r"pinion-blk-bridge: (\{.*\})")
+BRIDGE_UP = {SYSTEM: "pinion-blk-bridge: up: /dev/vda", UIO_SYSTEM: "blk-bridge: up: /dev/vda"}
 
 
 def placement(cores):
@@ -38,30 +40,35 @@ def check_virtualiser(s):
     check(not s["faults"], f"faults: {s['faults']}")
 
 
-def check_vm(s, console):
-    check(BRIDGE_UP in console, "the in-kernel block bridge did not come up")
+def check_vm(s, console, system=SYSTEM):
+    check(BRIDGE_UP[system] in console, "the block bridge did not come up")
     check(not s["vm_states"][VM]["stopped"], "the driver VM stopped during the run")
     vm = s["phases"]["1"]["vms"][VM]
     ins = vm["vcpus"][0]["instructions"]
-    # No user space on a request's way: init sleeps, the bridge is in the kernel.
-    check(ins["guest_kernel"] > 0 and ins["user"] * 1000 < ins["guest_kernel"],
-          f"guest split: {ins}")
+    if system == SYSTEM:
+        # No user space on a request's way: init sleeps, the bridge is in the kernel.
+        check(ins["guest_kernel"] > 0 and ins["user"] * 1000 < ins["guest_kernel"],
+              f"guest split: {ins}")
+    else:
+        # The bridge in user space: system calls, and the bounce buffers' copies.
+        check(ins["guest_kernel"] > 0 and ins["user"] > 0, f"guest split: {ins}")
     check(vm["exits"].get("doorbell", 0) > 0 and vm["exits"].get("virqs", 0) > 0,
           f"no doorbells or virtual interrupts in the measured phase: {vm['exits']}")
 
 
-def bench(build, work, name, cores, ios, size, depth, pattern, mix):
-    s, console = run(build, work, name, SYSTEM, placement(cores), timeout=600,
+def bench(build, work, name, cores, ios, size, depth, pattern, mix, system=SYSTEM):
+    s, console = run(build, work, name, system, placement(cores), timeout=600,
                      extra=options(ios, size, depth, pattern, mix))
     for client in CLIENTS:
         check_client(s, client, ios, size, mix)
     check_virtualiser(s)
-    check_vm(s, console)
+    check_vm(s, console, system)
     check_disk(s, CLIENTS if mix != "read" else ())
     per_io = s["per_io"]
     check(per_io["ios"] == 2 * ios, f"per_io over {per_io['ios']} requests")
+    bridge = "user-space" if system == UIO_SYSTEM else "in-kernel"
     return (f"{2 * ios} requests of {size} bytes ({pattern}, {mix}, depth {depth}) through the "
-            f"driver VM on {cores} core(s), disk intact; "
+            f"driver VM's {bridge} bridge on {cores} core(s), disk intact; "
             f"{per_io['all_instructions']:,.0f} instructions per request")
 
 
@@ -84,18 +91,22 @@ def bad_requests(build, work):
             "request answered, the disk intact")
 
 
-def killed(build, work):
-    # The bridge panics after 300 requests; Linux (panic=-1) asks for a reset and pinion
-    # stops the VM. The clients' outstanding requests are never answered (restarting a
-    # driver VM is the fault-tolerance issue's), so the run fails as soon as the VM stops,
-    # naming it, rather than at its timeout; and nothing native is harmed.
-    def die_mid_run(system):
-        system["vms"][0]["bootargs"] += " panic=-1 pinion_blk_bridge.die_after=300"
+def killed(build, work, name, system, kill, died):
+    # The bridge dies after 300 requests (the in-kernel one panics; the user-space one exits
+    # and init kills the VM); Linux (panic=-1) asks for a reset and pinion stops the VM. The
+    # clients' outstanding requests are never answered (restarting a driver VM is the
+    # fault-tolerance issue's), so the run fails as soon as the VM stops, naming it, rather
+    # than at its timeout; and nothing native is harmed.
+    def die_mid_run(description):
+        vm = description["vms"][0]
+        vm["bootargs"] = vm["bootargs"].replace("--report-idle-ms,1000", kill) + " panic=-1"
+        if kill not in vm["bootargs"]:
+            vm["bootargs"] += f" {kill}"
 
-    path = system_variant(work, "blk-dvm-killed", SYSTEM, die_mid_run)
-    s, console = run(build, work, "blk-dvm-killed", str(path), placement(2), timeout=60,
+    path = system_variant(work, name, system, die_mid_run)
+    s, console = run(build, work, name, str(path), placement(2), timeout=60,
                      extra=options(1000, 4096, 16, "rand", "70r"), expect_failure=True)
-    check("dying after 300 requests" in console, "the bridge did not die on purpose")
+    check(died in console, f"the bridge did not die on purpose (no \"{died}\")")
     check(f'VM "{VM}" stopped' in s.get("reason", ""),
           f"the run should fail naming the stopped driver VM: {s.get('reason')}")
     state = s["vm_states"][VM]
@@ -116,7 +127,14 @@ def all_tests(build, work):
         "blk-dvm-4core-seq-64k": lambda: bench(build, work, "blk-dvm-4core-seq-64k", 4, 200,
                                                65536, 4, "seq", "70r"),
         "blk-dvm-bad-requests": lambda: bad_requests(build, work),
-        "blk-dvm-killed": lambda: killed(build, work),
+        "blk-dvm-killed": lambda: killed(build, work, "blk-dvm-killed", SYSTEM,
+                                         "pinion_blk_bridge.die_after=300",
+                                         "dying after 300 requests (die_after)"),
+        "blk-dvm-uio-2core-rand-70r": lambda: bench(build, work, "blk-dvm-uio-2core-rand-70r", 2,
+                                                    1000, 4096, 16, "rand", "70r", UIO_SYSTEM),
+        "blk-dvm-uio-killed": lambda: killed(build, work, "blk-dvm-uio-killed", UIO_SYSTEM,
+                                             "--die-after,300",
+                                             "requests (--die-after)"),
     }
 
 

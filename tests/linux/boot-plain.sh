@@ -125,7 +125,7 @@ bad-mode)
 	boot 2 "$initrd" "pinion.mode=bogus"
 	expect_status 0
 	expect_order "pinion-guest: init started on 2 cpus" \
-		"pinion-guest: unknown pinion.mode=bogus (poweroff, panic, ping, spin, stray, bridge, echo, l2echo or kernel)" \
+		"pinion-guest: unknown pinion.mode=bogus (poweroff, panic, ping, spin, stray, bridge, blkbridge, echo, l2echo, blkbench or kernel)" \
 		"pinion-guest: powering off"
 	;;
 ping-no-device)

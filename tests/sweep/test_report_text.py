@@ -81,5 +81,33 @@ class ReportText(unittest.TestCase):
         self.assertIn("| 100 | 0.20 | 22,000 | 0.300 | 1.50 |", self.render(anchors))
 
 
+    def test_storage_section(self):
+        def blk(name, io_path, busiest=0):
+            return {"name": name, "io_path_median": str(io_path), "busiest_median": str(busiest)}
+
+        storage = {"md": "| the compare table |\n",
+                   "rows": [blk("native-1core-4k-rand-70r", 750),
+                            blk("dvm-1core-4k-rand-70r", 4500),
+                            blk("dvm-uio-1core-4k-rand-70r", 15000),
+                            blk("linux-1core-4k-rand-70r", 4875),
+                            blk("native-4core-4k-rand-70r", 0, 2100),
+                            blk("dvm-4core-4k-rand-70r", 0, 3900)]}
+        commands = dict(COMMANDS, blk_compare="cmd-blk")
+        text = report_text.render(compare=COMPARE, boot=BOOT, figures_md="", placements=[],
+                                  figures_dir=Path("report"), commands=commands, anchors={},
+                                  storage=storage)
+        self.assertIn("## Storage: the block queues, natively and in a driver VM", text)
+        self.assertIn("`cmd-blk`", text)
+        self.assertIn("| the compare table |", text)
+        self.assertIn("native 750; driver VM with the in-kernel bridge 4,500 (6.0×), with the "
+                      "LionsOS-style user-space bridge 15,000 (20.0×); Linux alone on the "
+                      "machine 4,875 (6.5×).", text)
+        # No 64 KiB rows: no line for that workload.
+        self.assertNotIn("64 KiB sequential reads, 4 in flight**", text)
+        self.assertIn("busiest core carries 2,100 (native), 3,900 (in-kernel bridge)", text)
+        # Without storage results the section is left out.
+        self.assertNotIn("## Storage", self.render())
+
+
 if __name__ == "__main__":
     unittest.main()

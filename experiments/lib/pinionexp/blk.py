@@ -16,8 +16,8 @@ import subprocess
 from . import runner, summary
 
 BENCH_PROGRAM = "blk_bench"
-# The native driver's line, or the driver VM's in-kernel bridge's (docs/blk-dvm.md).
-DRIVER_UP = re.compile(r"virtio-blk up|pinion-blk-bridge: up:")
+# The native driver's line, or a driver VM's bridge's, in the kernel or not (docs/blk-dvm.md).
+DRIVER_UP = re.compile(r"virtio-blk up|blk-bridge: up:")
 DRIVER_UP_SECONDS = 120  # a driver VM boots Linux first
 CLIENT_DONE = re.compile(r"^(\S+): blk_bench done: ", re.MULTILINE)
 # A PD's fault, or a driver VM's stop (it never answers again: the clients cannot finish).
