@@ -100,6 +100,15 @@ def main():
     if "net_vm/vcpu0" not in dvm.stdout:
         failures.append("dry run, driver VM: the vCPU is not among what is placed")
 
+    # Block systems: their workload options, refused on a network system, and the plan.
+    expect("--mix on the echo", sweep(system, "--mix", "read", "--dry-run", build=build), 1,
+           "--mix: for block systems (clients running blk_bench)")
+    expect("--block-size 1000", sweep("systems/blk-bench.json", "--block-size", "1000",
+                                      build=build), 2, "must be 4096..1048576 bytes")
+    blk_plan = sweep("systems/blk-bench.json", "--cores", "2", "--dry-run", "--out",
+                     str(work / "blk"), build=build)
+    expect("dry run, block", blk_plan, 0, "cores 2: all 7 layouts")
+
     # Another sweep holding the directory.
     held = out / ".lock"
     with open(held, "w") as handle:

@@ -397,6 +397,12 @@ class Runs(unittest.TestCase):
         self.assertFalse((repo / "runs/x/image.elf").exists())
         self.assertTrue(result.command.startswith("experiments/run system.json --placement "
                                                   "p.json --packets 500 --window 64"))
+        # A block system's workload: the caller's options in place of packets and window.
+        blk_run = sweep.ExperimentRun(repo, repo / "system.json", "build", workload=lambda j: [
+            "--ios", str(j.packets), "--depth", "16"])
+        result = blk_run(job, repo / "p.json", repo / "runs/b")
+        self.assertTrue(result.command.startswith("experiments/run system.json --placement "
+                                                  "p.json --ios 500 --depth 16 --no-build"))
         script.write_text("#!/bin/sh\necho 'Traceback: boom' >&2\nexit 3\n")
         result = run(job, repo / "p.json", repo / "runs/y")
         self.assertEqual(result.status, "failed")

@@ -535,21 +535,25 @@ def relative(path, base):
 class ExperimentRun:
     """Runs one placement with experiments/run and reads its summary.json."""
 
-    def __init__(self, repo, system_path, build_dir, timeout=300, keep_images=False):
+    def __init__(self, repo, system_path, build_dir, timeout=300, keep_images=False,
+                 workload=None):
         self.repo = Path(repo)
         self.system_path = Path(system_path)
         self.build_dir = Path(build_dir)
         self.timeout = timeout
         self.keep_images = keep_images
+        # experiments/run's options for a job's I/O: the echo's packets and window unless
+        # the caller says otherwise (a block system's requests and depth).
+        self.workload = workload or (lambda job: ["--packets", str(job.packets), "--window",
+                                                  str(job.window)])
 
     def __call__(self, job, placement_path, run_dir):
         cmd = [str(self.repo / "experiments/run"), str(self.system_path), "--placement",
-               str(placement_path), "--packets", str(job.packets), "--window", str(job.window),
+               str(placement_path), *self.workload(job),
                "--no-build", "--quiet", "--timeout", str(self.timeout), "--out", str(run_dir),
                "--build-dir", str(self.build_dir)]
         shown = ["experiments/run", relative(self.system_path, self.repo), "--placement",
-                 relative(placement_path, self.repo), "--packets", str(job.packets), "--window",
-                 str(job.window), "--no-build"]
+                 relative(placement_path, self.repo), *self.workload(job), "--no-build"]
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
@@ -629,7 +633,7 @@ def run_jobs(jobs, table, run_fn, predict_fn, paths, progress, retry_failed=Fals
             measured = row["bottleneck_ipp"]
             pred = prediction.get("pred_bottleneck_ipp") if prediction else None
             progress(f"      ok in {result.seconds:.1f} s: bottleneck core "
-                     f"{row['bottleneck_core']} {measured:,.0f} instructions/packet"
+                     f"{row['bottleneck_core']} {measured:,.0f} instructions per I/O"
                      + (f" (predicted {pred:,.0f})" if pred is not None else "")
                      + f", total {row['total_ipp']:,.0f}")
         else:
