@@ -17,6 +17,14 @@
  * sequence order and the host can replay the sequence to know what the
  * disk must hold.
  *
+ * A write answered with an error may or may not have reached the disk (a
+ * driver that died with it in hand, a device error part way): its chunk
+ * then holds, block by block, any generation from the last one known to
+ * be written up to the one that failed. A later read of it accepts any of
+ * those, and the runner's disk check accepts them for every chunk written
+ * from the first failed write on (first_failed_write: its index in the
+ * sequence plus one; 0 when no write failed).
+ *
  * Test mode: with bad_every = K, after every K requests of the sequence
  * (but the last) the client also makes one no virtualiser may follow (in turn: past its
  * partition, across the partition's end, not block aligned in its data
@@ -52,6 +60,7 @@ struct slot {
     uint32_t id;
     bool write;
     uint64_t chunk;
+    uint64_t step;       /* its index in the sequence */
     uint32_t generation; /* what the chunk holds once this request is done */
 };
 
@@ -72,6 +81,8 @@ static struct slot slots[MAX_DEPTH];
 static uint16_t free_slots[MAX_DEPTH];
 static uint32_t n_free_slots;
 static uint32_t generation[BLK_MAX_CHUNKS];
+/* The generation a chunk surely holds: below generation[] after a failed write to it. */
+static uint32_t known_generation[BLK_MAX_CHUNKS];
 static bool chunk_busy[BLK_MAX_CHUNKS];
 static struct blk_step next_step;
 static bool have_next_step, waiting_counted;
@@ -82,7 +93,7 @@ static bool pushed;
 static uint64_t *requests, *read_bytes, *written_bytes, *blocks_checked;
 static uint64_t *verdicts[BLK_BLOCK_VERDICTS];
 static uint64_t *error_responses, *unexpected_responses, *conflict_waits, *bad_sent, *bad_refused;
-static uint64_t *ring_errors, *done;
+static uint64_t *ring_errors, *done, *first_failed_write;
 
 static void send_warm_up(void);
 static void work(void);
@@ -110,6 +121,7 @@ static void create_counters(void)
     bad_refused = pn_counter("bad_refused");
     ring_errors = pn_counter("ring_errors");
     done = pn_counter("done");
+    first_failed_write = pn_counter("first_failed_write");
 }
 
 static uint32_t require_depth(uint32_t capacity)
@@ -226,7 +238,8 @@ static void fill(uint8_t *buffer, uint64_t chunk, uint32_t gen)
     }
 }
 
-static void check(const uint8_t *buffer, uint64_t chunk, uint32_t gen)
+/* Checks a chunk read back: each block must hold a generation in [lowest, gen]. */
+static void check(const uint8_t *buffer, uint64_t chunk, uint32_t lowest, uint32_t gen)
 {
     size_t words = plan.block_size / WORD;
     uint64_t first = plan.partition_start + chunk * plan.io_blocks;
@@ -234,7 +247,7 @@ static void check(const uint8_t *buffer, uint64_t chunk, uint32_t gen)
         const uint64_t *block =
             (const uint64_t *)(const void *)(buffer + (size_t)b * plan.block_size);
         enum blk_block_verdict verdict =
-            blk_pattern_verdict(block, words, plan.workload.client, first + b, gen);
+            blk_pattern_verdict_between(block, words, plan.workload.client, first + b, lowest, gen);
         if (verdict != BLK_BLOCK_OK) {
             ++*verdicts[verdict];
         }
@@ -266,6 +279,7 @@ static bool send_next(void)
     }
     s->write = next_step.write;
     s->chunk = chunk;
+    s->step = issued;
     s->generation = generation[chunk];
     chunk_busy[chunk] = true;
     have_next_step = false;
@@ -295,10 +309,16 @@ static void complete_measured(const struct slot *s, struct pn_blk_response r, ui
 {
     if (r.status != PN_BLK_OK || r.count != plan.io_blocks) {
         ++*error_responses;
+        /* Its chunk's content is unknown now; the first such write is what the host needs. */
+        if (s->write && (*first_failed_write == 0 || s->step < *first_failed_write - 1)) {
+            *first_failed_write = s->step + 1;
+        }
     } else if (s->write) {
+        known_generation[s->chunk] = s->generation;
         *written_bytes += plan.io_size;
     } else {
-        check(data + (size_t)index * plan.io_size, s->chunk, s->generation);
+        check(data + (size_t)index * plan.io_size, s->chunk, known_generation[s->chunk],
+              s->generation);
         *read_bytes += plan.io_size;
     }
     chunk_busy[s->chunk] = false;

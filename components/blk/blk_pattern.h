@@ -114,6 +114,21 @@ static inline enum blk_block_verdict blk_pattern_verdict(const uint64_t *block_w
     return intact ? BLK_BLOCK_MISPLACED : BLK_BLOCK_CORRUPT;
 }
 
+/*
+ * The same, for a block that may hold any generation from `lowest` to
+ * `highest` (a write to it failed: it may or may not have landed). A block
+ * holding another generation is judged against `highest`.
+ */
+static inline enum blk_block_verdict blk_pattern_verdict_between(const uint64_t *block_words,
+                                                                 size_t words, uint32_t client,
+                                                                 uint64_t block, uint32_t lowest,
+                                                                 uint32_t highest)
+{
+    uint32_t found = (uint32_t)block_words[1];
+    uint32_t generation = found >= lowest && found <= highest ? found : highest;
+    return blk_pattern_verdict(block_words, words, client, block, generation);
+}
+
 static inline const char *blk_verdict_name(enum blk_block_verdict verdict)
 {
     switch (verdict) {

@@ -18,6 +18,15 @@
  * has room for every answer owed to it, so a client that does not read its
  * answers holds up only itself.
  *
+ * A driver that stops for good (a faulted PD, a driver VM that crashed)
+ * is noticed when the kernel's notification of it arrives on the driver
+ * channel: the virtualiser takes the answers it gave before it died, then
+ * answers every request still at it PN_BLK_EIO, to the client that asked
+ * and with that client's id, and from then on answers each new request
+ * PN_BLK_EIO at once, never touching the dead driver's queue again
+ * ("driver_dead", "eio_answered", of them "eio_in_flight"). Its clients
+ * finish, with errors, instead of waiting for ever.
+ *
  * Test mode: with "inject_bad_every" = K, after every K requests forwarded
  * the virtualiser also makes one no driver may follow (in turn: data at an
  * address in no data region, data across the end of client 0's data
@@ -77,6 +86,7 @@ static uint32_t n_free_entries;
 static uint64_t *forwarded, *einval, *bad_driver_response, *client_ring_errors;
 static uint64_t *driver_ring_errors;
 static uint64_t inject_bad_every, forwarded_since_injection, *injected_bad, *injected_refused;
+static uint64_t *driver_dead, *eio_answered, *eio_in_flight;
 
 static bool move_once(void);
 
@@ -138,6 +148,9 @@ void init(void)
     inject_bad_every = pn_param_u64_or("inject_bad_every", 0);
     injected_bad = pn_counter("injected_bad");
     injected_refused = pn_counter("injected_refused");
+    driver_dead = pn_counter("driver_dead");
+    eio_answered = pn_counter("eio_answered");
+    eio_in_flight = pn_counter("eio_in_flight");
     /* Clients may have queued requests before we asked to hear of them. */
     while (move_once()) {
     }
@@ -225,6 +238,11 @@ static void inject_bad(bool *sent)
 static void forward(struct client *c, struct pn_blk_request r, bool *sent)
 {
     uint32_t client_id = r.id;
+    if (*driver_dead) {
+        answer(c, client_id, PN_BLK_EIO, 0); /* nobody left to do it: fail it now */
+        ++*eio_answered;
+        return;
+    }
     uint16_t index = take_entry(&r, false);
     struct in_flight *entry = &table[index];
     entry->client = (uint8_t)(c - clients);
@@ -317,10 +335,36 @@ static void return_responses(void)
     }
 }
 
+/*
+ * The driver has stopped for good: what it answered before it died goes
+ * back as usual; every request still at it fails, answered to its client.
+ */
+static void fail_over(void)
+{
+    return_responses();
+    *driver_dead = 1;
+    for (uint32_t index = 0; index < MAX_IN_FLIGHT; index++) {
+        struct in_flight *entry = &table[index];
+        if (!entry->busy) {
+            continue;
+        }
+        if (!entry->injected) {
+            struct client *c = &clients[entry->client];
+            answer(c, entry->client_id, PN_BLK_EIO, 0);
+            c->owed--;
+            ++*eio_answered;
+            ++*eio_in_flight;
+        }
+        release_entry((uint16_t)index);
+    }
+}
+
 /* One pass; true when more arrived meanwhile that can move, so another pass is due. */
 static bool move_once(void)
 {
-    return_responses();
+    if (!*driver_dead) {
+        return_responses();
+    }
     bool sent = false;
     bool progress = true;
     while (progress && n_free_entries > 0) {
@@ -330,7 +374,7 @@ static bool move_once(void)
         }
         next_client = (next_client + 1) % n_clients;
     }
-    if (sent && pn_ring_require_signal(&drv.requests)) {
+    if (sent && !*driver_dead && pn_ring_require_signal(&drv.requests)) {
         pn_notify(drv_ch);
     }
     for (uint32_t i = 0; i < n_clients; i++) {
@@ -341,10 +385,12 @@ static bool move_once(void)
         c->answered = false;
         pn_ring_request_signal(&c->q.requests);
     }
-    pn_ring_request_signal(&drv.responses);
-    /* Double check: anything that arrived after we looked is moved now. */
-    if (!pn_ring_consumer_empty(&drv.responses)) {
-        return true;
+    if (!*driver_dead) {
+        pn_ring_request_signal(&drv.responses);
+        /* Double check: anything that arrived after we looked is moved now. */
+        if (!pn_ring_consumer_empty(&drv.responses)) {
+            return true;
+        }
     }
     for (uint32_t i = 0; i < n_clients; i++) {
         if (!pn_ring_consumer_empty(&clients[i].q.requests) && can_take(&clients[i])) {
@@ -356,7 +402,10 @@ static bool move_once(void)
 
 void notified(pn_channel ch)
 {
-    (void)ch;
+    /* The kernel tells of a driver's death on its channel; no system call to ask. */
+    if (ch == drv_ch && !*driver_dead && !pn_channel_peer_alive(drv_ch)) {
+        fail_over();
+    }
     while (move_once()) {
     }
 }

@@ -115,6 +115,29 @@ void pn_notify(pn_channel ch)
     hosted_signal(&pd->hs->pds[r->pd], r->id);
 }
 
+bool pn_channel_peer_alive(pn_channel ch)
+{
+    struct hosted_pd *pd = self("pn_channel_peer_alive");
+    const struct hosted_route *r = route(pd, ch, "peer query");
+    return !atomic_load(&pd->hs->pds[r->pd].stopped);
+}
+
+/*
+ * `pd` has just faulted: marked stopped first, then every peer is woken on
+ * its channel to it, as the kernel does, so a PD waiting for its answers
+ * sees it gone (pn_channel_peer_alive) and can fail over.
+ */
+void hosted_notify_peers_of_fault(struct hosted_pd *pd)
+{
+    atomic_store(&pd->stopped, true);
+    for (pn_channel id = 0; id < PN_CONFIG_MAX_CHANNELS; id++) {
+        const struct hosted_route *r = &pd->routes[id];
+        if (r->pd >= 0) {
+            hosted_signal(&pd->hs->pds[r->pd], r->id);
+        }
+    }
+}
+
 void pn_deferred_notify(pn_channel ch)
 {
     struct hosted_pd *pd = self("pn_deferred_notify");

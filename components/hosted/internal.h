@@ -46,6 +46,7 @@ struct hosted_pd {
 
     _Atomic uint64_t pending;
     _Atomic uint32_t state; /* enum hosted_pd_state; also the futex word */
+    _Atomic bool stopped;   /* faulted: set before its peers are woken, read by them */
     int deferred;           /* channel to notify when the entry returns, or -1 */
     uint64_t mr[PN_MESSAGE_REGISTERS];
     bool at_line_start;
@@ -84,6 +85,7 @@ struct pn_hosted_system {
 void hosted_enter_init(struct hosted_pd *pd);
 void hosted_deliver(struct hosted_pd *pd, uint64_t bits);
 void hosted_signal(struct hosted_pd *target, pn_channel id);
+void hosted_notify_peers_of_fault(struct hosted_pd *pd);
 void hosted_bind_thread(struct hosted_pd *pd);
 
 /* loader.c */

@@ -76,6 +76,8 @@ static void *pd_thread(void *arg)
         pd->call.callee_faulted = true;
         pn_host_signal_raise(&pd->call.done);
     }
+    /* While still awake, so the run cannot look quiescent before the peers' wake-ups. */
+    hosted_notify_peers_of_fault(pd);
     pthread_mutex_lock(&pd->hs->lock);
     atomic_store(&pd->state, PD_FAULTED);
     check_quiescent(pd->hs);

@@ -16,6 +16,7 @@
     })
 
 static uint32_t deferred_notify; /* channel + 1, or 0 */
+static uint64_t peers_stopped;   /* channels whose peer has stopped, as the last wait said */
 static uint64_t message_registers[PN_MESSAGE_REGISTERS];
 
 const struct pn_config *pn_config(void)
@@ -31,6 +32,11 @@ void pn_notify(pn_channel ch)
 void pn_deferred_notify(pn_channel ch)
 {
     deferred_notify = ch + 1;
+}
+
+bool pn_channel_peer_alive(pn_channel ch)
+{
+    return ch >= 64 || (peers_stopped >> ch & 1) == 0;
 }
 
 void pn_irq_ack(pn_channel ch)
@@ -97,7 +103,12 @@ _Noreturn void pn_pd_main(void)
     for (;;) {
         uint32_t notify_first = deferred_notify;
         deferred_notify = 0;
-        uint64_t bits = SYSCALL(PN_SYS_WAIT, notify_first, 0);
+        register uint64_t x0 __asm__("x0") = notify_first;
+        register uint64_t x1 __asm__("x1") = 0;
+        /* The wait returns the channels that fired, and those whose peer is gone. */
+        __asm__ volatile("hvc #%2" : "+r"(x0), "+r"(x1) : "i"(PN_SYS_WAIT) : "memory");
+        uint64_t bits = x0;
+        peers_stopped = x1;
         while (bits) {
             pn_channel ch = (pn_channel)__builtin_ctzll(bits);
             bits &= bits - 1;

@@ -37,6 +37,8 @@ static void stop(struct core *c, struct pd *pd, const char *what, const char *de
         gic_deactivate(pd->irq_intid[ch]);
     }
     pd->irq_active = 0;
+    /* Peers waiting for its answers must learn that none will come. */
+    notify_peers_of_stop(c, pd);
 }
 
 void fault_stop_pd(struct core *c, struct pd *pd, const char *what, uint64_t address, uint64_t pc)

@@ -13,6 +13,8 @@ void notify_deliver(struct core *c, struct pd *target, uint64_t bits)
     switch (target->state) {
     case PD_WAITING:
         target->ctx.x[0] = target->pending | bits;
+        /* Relaxed: a stop's bits are set before its notification, which brought us here. */
+        target->ctx.x[1] = atomic_load_explicit(&target->peers_stopped, memory_order_relaxed);
         target->pending = 0;
         target->state = PD_WOKEN;
         sched_make_runnable(c, target);
@@ -20,6 +22,7 @@ void notify_deliver(struct core *c, struct pd *target, uint64_t bits)
         break;
     case PD_WOKEN:
         target->ctx.x[0] |= bits;
+        target->ctx.x[1] = atomic_load_explicit(&target->peers_stopped, memory_order_relaxed);
         break;
     case PD_RUNNABLE:
         target->pending |= bits;
@@ -60,6 +63,24 @@ void notify_send(struct core *c, struct pd *sender, uint32_t channel)
     } else {
         count(c, EV_notify_cross_core);
         ipi_post(c, target, ch->bit, ch->boot);
+    }
+}
+
+/*
+ * Each peer learns of the stop from its next wait (x1), and is woken for it
+ * by a notification on its channel to `pd`. The bit is set before the
+ * notification goes out (ipi_post publishes with release, the target's core
+ * takes it with acquire), so the wait that the notification ends already
+ * returns it, whichever core the stop happened on.
+ */
+void notify_peers_of_stop(struct core *c, struct pd *pd)
+{
+    for (uint32_t id = 0; id < PN_CONFIG_MAX_CHANNELS; id++) {
+        const struct pd_channel *ch = &pd->channels[id];
+        if (ch->target != 0) {
+            atomic_fetch_or_explicit(&ch->target->peers_stopped, ch->bit, memory_order_relaxed);
+            notify_send(c, pd, id);
+        }
     }
 }
 

@@ -22,6 +22,7 @@ static void sys_wait(struct core *c, struct pd *pd)
     notify_take_incoming(c);
     if (pd->pending) {
         pd->ctx.x[0] = pd->pending;
+        pd->ctx.x[1] = atomic_load_explicit(&pd->peers_stopped, memory_order_relaxed);
         pd->pending = 0;
         return;
     }

@@ -84,6 +84,12 @@ struct pd {
     uint32_t priority;
     uint64_t higher_slots; /* slots on its core whose PDs have a higher priority */
     enum pd_state state;
+    /*
+     * Its channels whose peer has stopped for good, a bit per channel id:
+     * set by the core that stops the peer, before the notification that
+     * tells of it; returned by every wait in x1.
+     */
+    _Atomic uint64_t peers_stopped;
     uint64_t pending;          /* delivered, not yet returned by wait; own core only */
     _Atomic uint64_t incoming; /* set by other cores, taken by its own */
     int32_t deferred_notify;   /* channel to signal at the next wait, or -1 */
@@ -163,6 +169,8 @@ void notify_deliver(struct core *c, struct pd *target, uint64_t bits);
 void notify_send(struct core *c, struct pd *sender, uint32_t channel);
 void notify_take_incoming(struct core *c);
 void notify_resolve_channels(struct pd *pd);
+/* `pd` has just stopped for good: tells the PD at every channel's other end, and wakes it. */
+void notify_peers_of_stop(struct core *c, struct pd *pd);
 
 /* syscall.c, fault.c */
 void syscall_dispatch(struct core *c, struct pd *pd, uint32_t number);

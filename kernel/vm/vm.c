@@ -265,6 +265,8 @@ void vm_stop(struct core *c, struct vm *vm, const char *why)
             ipi_post(c, v->pd, 0, &vm_immediate); /* it stops at its core's next look */
         }
     }
+    /* Once only (the stopped flag above): the PDs it served learn that it is gone. */
+    notify_peers_of_stop(c, vm->pd);
 }
 
 static const char *vcpu_state(const struct vcpu *v)

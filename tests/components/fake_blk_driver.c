@@ -24,8 +24,14 @@
  * depths together) well below the ring's capacity; a real answer that
  * finds no room anyway is counted (lost_answers).
  *
+ * With "die_after" = N it dies (pn_fatal) on taking its N+1-th request,
+ * holding that one and the rest of its batch unanswered (held_at_death),
+ * after answering the batch's earlier ones: the virtualiser's failover is
+ * tested with it.
+ *
  * Wiring: "blk_queue" (we answer), "disk" (rw), "data0".. (rights none),
- * channel "blk"; parameters capacity, block_size. Freestanding.
+ * channel "blk"; parameters capacity, block_size, die_after (0: never).
+ * Freestanding.
  */
 #include <pinion/blk_queue.h>
 #include <pinion/component.h>
@@ -49,7 +55,8 @@ static struct range data[MAX_DATA];
 static uint32_t n_data, answers;
 static struct pn_blk_request batch[MAX_BATCH];
 static uint64_t *requests, *flushes, *bad_requests, *bogus_unknown, *bogus_repeated;
-static uint64_t *read_bytes, *written_bytes, *lost_answers;
+static uint64_t *read_bytes, *written_bytes, *lost_answers, *held_at_death;
+static uint64_t die_after, taken;
 
 void init(void)
 {
@@ -80,6 +87,8 @@ void init(void)
     read_bytes = pn_counter("read_bytes");
     written_bytes = pn_counter("written_bytes");
     lost_answers = pn_counter("lost_answers");
+    held_at_death = pn_counter("held_at_death");
+    die_after = pn_param_u64_or("die_after", 0);
     /* The virtualiser may have made requests before we asked to hear of them. */
     notified(blk_ch);
 }
@@ -145,14 +154,23 @@ static void answer_batch(void)
     while (n < capacity && pn_blk_take_request(&queue, &batch[n]) == PN_RING_OK) {
         n++;
     }
-    while (n > 0) {
-        struct pn_blk_response answer = serve(batch[--n]);
+    uint32_t held = 0;
+    if (die_after != 0 && taken + n > die_after) {
+        held = n - (uint32_t)(die_after - taken); /* from the batch's end: the latest taken */
+    }
+    taken += n;
+    while (n > held) {
+        struct pn_blk_response answer = serve(batch[--n - held]);
         if (pn_blk_respond(&queue, answer) != PN_RING_OK) {
             ++*lost_answers;
             continue;
         }
         answers++;
         misbehave(answer);
+    }
+    if (held != 0) {
+        *held_at_death = held;
+        pn_fatal("dying on purpose (die_after), requests in hand");
     }
 }
 

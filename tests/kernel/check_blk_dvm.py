@@ -6,7 +6,8 @@ blk_vm with pinion's in-kernel block bridge serving the same virtualiser, client
 partitions as the native path, every disk image checked from the host after the run.
 A random 70%-read run on one core, sequential 64 KiB requests (bios of 16 pages) on four
 cores, the virtualiser sending the bridge malformed requests (each refused, the disk
-intact), and the bridge dying mid-run (the VM stopped and reported, native PDs unharmed);
+intact), and the bridge dying mid-run (the VM stopped and reported, the virtualiser failing
+its requests over to PN_BLK_EIO, the clients finishing with errors, native PDs unharmed);
 and the LionsOS-style user-space bridge (systems/blk-bench-dvm-uio.json) serving and dying.
 
 usage: check_blk_dvm.py BUILD_DIR WORK_DIR TEST
@@ -93,31 +94,49 @@ def bad_requests(build, work):
 
 def killed(build, work, name, system, kill, died):
     # The bridge dies after 300 requests (the in-kernel one panics; the user-space one exits
-    # and init kills the VM); Linux (panic=-1) asks for a reset and pinion stops the VM. The
-    # clients' outstanding requests are never answered (restarting a driver VM is the
-    # fault-tolerance issue's), so the run fails as soon as the VM stops, naming it, rather
-    # than at its timeout; and nothing native is harmed.
+    # and init kills the VM); Linux (panic=-1) asks for a reset and pinion stops the VM and
+    # notifies its peer, the virtualiser, which answers every request the VM held, and every
+    # later one, PN_BLK_EIO. Both clients finish their sequences counting the errors; the
+    # run fails naming them and the stop; nothing native is harmed; the disk holds what was
+    # written (a write that failed may or may not have reached it).
     def die_mid_run(description):
         vm = description["vms"][0]
         vm["bootargs"] = vm["bootargs"].replace("--report-idle-ms,1000", kill) + " panic=-1"
         if kill not in vm["bootargs"]:
             vm["bootargs"] += f" {kill}"
 
+    ios = 1000
     path = system_variant(work, name, system, die_mid_run)
-    s, console = run(build, work, name, str(path), placement(2), timeout=60,
-                     extra=options(1000, 4096, 16, "rand", "70r"), expect_failure=True)
+    s, console = run(build, work, name, str(path), placement(2), timeout=600,
+                     extra=options(ios, 4096, 16, "rand", "70r"), expect_failure=True)
     check(died in console, f"the bridge did not die on purpose (no \"{died}\")")
-    check(f'VM "{VM}" stopped' in s.get("reason", ""),
-          f"the run should fail naming the stopped driver VM: {s.get('reason')}")
     state = s["vm_states"][VM]
     check(state["stopped"] and "SYSTEM_RESET" in (state["why"] or ""),
           f"the driver VM was not reported stopped: {state}")
     check(not s["faults"], f"native PDs faulted: {s['faults']}")
-    done = [c for c in CLIENTS if s["pd_counters"].get(c, {}).get("done") == 1]
-    check(not done, f"{done} reported done although the driver died")
+    reason = s.get("reason", "")
+    check(f'VM "{VM}" stopped: ' in reason, f"the reason does not name the stopped VM: {reason}")
+    errors = 0
+    for client in CLIENTS:
+        c = s["pd_counters"][client]
+        check(c.get("done") == 1 and c.get("requests") == ios,
+              f"{client}: done {c.get('done')}, {c.get('requests')} of {ios} requests")
+        check(c.get("error_responses", 0) > 0, f"{client} saw no errors: {c}")
+        check(f"{client}: {{'error_responses': {c['error_responses']}}}" in reason,
+              f"the reason does not name {client}'s errors: {reason}")
+        errors += c["error_responses"]
+    virt = s["pd_counters"]["blk_virt"]
+    check(virt.get("driver_dead") == 1 and virt.get("eio_answered") == errors
+          and 0 < virt.get("eio_in_flight", 0) <= errors,
+          f"blk_virt did not fail over as it should ({errors} errors at the clients): {virt}")
+    for key in ("bad_driver_response", "client_ring_errors", "driver_ring_errors"):
+        check(virt.get(key) == 0, f"blk_virt {key} = {virt.get(key)}")
+    check_disk(s, CLIENTS)
     dropped = s["total"]["events"].get("notify_dropped", 0)
     return (f"the bridge died after 300 requests: the VM reported stopped ({state['why']}), "
-            f"native PDs unharmed, {dropped} notifications to it dropped")
+            f"{virt['eio_in_flight']} requests it held and {errors - virt['eio_in_flight']} "
+            f"later ones answered EIO, both clients done, native PDs unharmed, the disk as "
+            f"written; {dropped} notifications to the VM dropped")
 
 
 def all_tests(build, work):

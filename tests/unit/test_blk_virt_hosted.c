@@ -194,9 +194,79 @@ static void test_injected_requests_for_the_driver(void)
                   forwarded / 10 - 1);
 }
 
+/*
+ * The driver dies holding requests (the fake driver's die_after): what it
+ * answered before goes back as usual; every request still at it is answered
+ * PN_BLK_EIO to the client that made it, under that client's id; every
+ * later request is answered PN_BLK_EIO at once, never forwarded; both
+ * clients finish their sequences, counting the errors; nothing hangs.
+ */
+static void test_driver_dies_with_requests_in_flight(void)
+{
+    struct sd_system *sys =
+        hosted_load("blk-virt.json", "\"params\": {\"capacity\": 64, \"block_size\": 512}}",
+                    "\"params\": {\"capacity\": 64, \"block_size\": 512, "
+                    "\"die_after\": 700}}");
+    struct blk_bench_plan plan = blk_fixture_plan(sys, "client1");
+    for (int repeat = 0; repeat < REPEATS; repeat++) {
+        FILE *out = fmemopen(output, sizeof output - 1, "w");
+        struct pn_hosted_system *hs = hosted_create(sys, out, 120000);
+        uint8_t *disk = hs ? pn_hosted_region(hs, "disk", NULL) : NULL;
+        if (disk == NULL) {
+            CHECK(disk != NULL);
+            fclose(out);
+            break;
+        }
+        blk_fixture_fill(disk, 0, &plan);
+        hosted_run_created(hs, out);
+        struct pn_hosted_stats stats;
+        CHECK(pn_hosted_stats(hs, "blk_driver", &stats) && stats.faulted);
+        CHECK_STR_CONTAINS(output, "blk_driver: fatal: dying on purpose (die_after)");
+        for (size_t i = 1; i < N_PDS; i++) {
+            CHECK(pn_hosted_stats(hs, pd_names[i], &stats) && !stats.faulted);
+        }
+        /* The driver served 700 and died holding at least one more. */
+        uint64_t served = DRIVER("requests") + DRIVER("flushes") + DRIVER("bad_requests");
+        CHECK_EQ(served, 700);
+        CHECK(DRIVER("held_at_death") >= 1);
+        CHECK_EQ(VIRT("driver_dead"), 1);
+        /* Everything forwarded and not served failed at the failover, and nothing more went. */
+        CHECK_EQ(VIRT("eio_in_flight"), VIRT("forwarded") - served);
+        CHECK(VIRT("eio_in_flight") >= DRIVER("held_at_death"));
+        CHECK(VIRT("eio_answered") > VIRT("eio_in_flight")); /* later requests failed at once */
+        CHECK_EQ(VIRT("bad_driver_response"), DRIVER("bogus_unknown") + DRIVER("bogus_repeated"));
+        CHECK_EQ(VIRT("driver_ring_errors"), 0);
+        CHECK_EQ(VIRT("einval"), FAKE("bad_sent") + BENCH("bad_sent"));
+        /* Each EIO went to the client that asked, under its id (no answer unexpected). */
+        CHECK_EQ(FAKE("good_failed") + BENCH("error_responses"), VIRT("eio_answered"));
+        CHECK(FAKE("good_failed") > 0 && BENCH("error_responses") > 0);
+        CHECK_EQ(FAKE("unexpected"), 0);
+        CHECK_EQ(BENCH("unexpected_responses"), 0);
+        /* The fake client went through every round, each sound request answered once. */
+        CHECK_EQ(FAKE("rounds_done"), ROUNDS);
+        CHECK_EQ(FAKE("good_ok") + FAKE("good_failed"), ROUNDS * WRITES + (ROUNDS - 1) * WRITES);
+        CHECK_EQ(FAKE("bad_refused"), ROUNDS * BAD_KINDS);
+        CHECK_EQ(FAKE("wrong_data"), 0);
+        /* The benchmark finished its sequence, counting the errors, and said so. */
+        CHECK_EQ(BENCH("done"), 1);
+        CHECK_EQ(BENCH("requests"), BENCH_IOS);
+        CHECK_EQ(BENCH("bad_refused"), BENCH("bad_sent"));
+        CHECK_STR_CONTAINS(output, "client1: blk_bench done: 3000 requests, 0 bad blocks, ");
+        static const char *const zero[] = {"blocks_lost", "blocks_torn", "blocks_misplaced",
+                                           "blocks_corrupt", "ring_errors"};
+        for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++) {
+            CHECK_EQ(BENCH(zero[i]), 0);
+        }
+        pn_hosted_destroy(hs);
+        fclose(out);
+    }
+    sd_system_free(sys);
+}
+
 int main(void)
 {
     RUN_TEST(test_virtualiser_against_misbehaving_peers);
     RUN_TEST(test_injected_requests_for_the_driver);
+    RUN_TEST(test_driver_dies_with_requests_in_flight);
     return check_exit();
 }

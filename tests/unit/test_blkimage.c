@@ -4,7 +4,8 @@
  * with which plan, an image created at the generations a run leaves
  * passing the check, and every way an image can be wrong found and named:
  * a block of a partition torn, lost or misplaced, a byte outside every
- * partition, an image of the wrong size or none at all.
+ * partition, an image of the wrong size or none at all; and a client's
+ * failed writes, whose chunks may hold either generation.
  */
 #include "check.h"
 
@@ -222,6 +223,60 @@ static void test_every_damage_found_and_named(void)
     json_decref(report);
 }
 
+/* Verifies the image at `at` (per partition) with client a's first failed write `first`. */
+static json_t *check_failed_writes(uint32_t *const *at, uint64_t first, bool *ok)
+{
+    struct blkimage_error err;
+    CHECK(blkimage_create(image, device, partitions, at, &err));
+    partitions[0].first_failed_write = first;
+    json_t *report = NULL;
+    CHECK(blkimage_verify(image, device, partitions, &report, ok, &err));
+    partitions[0].first_failed_write = 0;
+    return report;
+}
+
+/*
+ * Client a's writes failed from its 301st request on (first_failed_write
+ * 301): each chunk written since may hold any generation from the one
+ * before up to the last, and the check accepts exactly those; a chunk
+ * behind what the first 300 requests left is still lost.
+ */
+static void test_failed_writes_leave_chunks_uncertain(void)
+{
+    uint32_t early[32], mixed[32], behind[32];
+    blkimage_replay_steps(&partitions[0].plan, 300, early);
+    blkimage_replay_steps(&partitions[0].plan, 250, behind);
+    for (uint32_t c = 0; c < 32; c++) {
+        mixed[c] = c % 2 ? early[c] : generations[0][c]; /* half of the failed writes landed */
+    }
+    uint32_t *at[SD_MAX_PARTITIONS] = {early, NULL, generations[2]};
+    bool ok = true;
+    json_t *report = check_failed_writes(at, 0, &ok);
+    CHECK(!ok); /* without being told, the writes that never landed are lost blocks */
+    CHECK(field(partition_report(report, 0), "lost") > 0);
+    json_decref(report);
+
+    report = check_failed_writes(at, 301, &ok);
+    CHECK(ok);
+    json_t *a = partition_report(report, 0);
+    CHECK_EQ(field(a, "bad_blocks"), 0);
+    CHECK_EQ(field(a, "first_failed_write"), 301);
+    CHECK(field(a, "chunks_uncertain") > 0 && field(a, "chunks_uncertain") <= 32);
+    CHECK_EQ(field(partition_report(report, 2), "chunks_uncertain"), 0);
+    json_decref(report);
+
+    at[0] = mixed;
+    report = check_failed_writes(at, 301, &ok);
+    CHECK(ok);
+    json_decref(report);
+
+    at[0] = behind;
+    report = check_failed_writes(at, 301, &ok);
+    CHECK(!ok);
+    CHECK(field(partition_report(report, 0), "lost") > 0);
+    json_decref(report);
+}
+
 static void test_images_that_cannot_be_checked(void)
 {
     struct blkimage_error err;
@@ -244,6 +299,7 @@ int main(void)
     RUN_TEST(test_partitions_and_plans);
     RUN_TEST(test_image_as_the_runs_leave_it);
     RUN_TEST(test_every_damage_found_and_named);
+    RUN_TEST(test_failed_writes_leave_chunks_uncertain);
     RUN_TEST(test_images_that_cannot_be_checked);
     unlink(image);
     return check_exit();

@@ -25,6 +25,13 @@ struct blkimage_partition {
     const struct sd_partition *partition;
     bool bench; /* its client runs blk_bench; other partitions are left zero, unchecked */
     struct blk_bench_plan plan;
+    /*
+     * The client's first_failed_write counter after the run (0: no write
+     * failed): from that write of its sequence on, a write may or may not
+     * have reached the disk, so each block of a chunk written since may
+     * hold any generation from the one before up to the last.
+     */
+    uint64_t first_failed_write;
 };
 
 /*
@@ -42,6 +49,9 @@ bool blkimage_partitions(const struct sd_system *sys, const char *name,
  * plan->workload.chunks entries.
  */
 void blkimage_replay(const struct blk_bench_plan *plan, uint32_t *generations);
+/* The same after only the first `steps` requests of the sequence. */
+void blkimage_replay_steps(const struct blk_bench_plan *plan, uint64_t steps,
+                           uint32_t *generations);
 
 /*
  * Creates (or truncates) the image at `path`: a sparse file of the device's
@@ -55,7 +65,8 @@ bool blkimage_create(const char *path, const struct sd_device *device,
 
 /*
  * Checks the image after a run: every block of a benchmark partition holds
- * its client's pattern at the generation the replayed sequence leaves,
+ * its client's pattern at the generation the replayed sequence leaves (or,
+ * after a failed write, one of those it may leave: first_failed_write),
  * and every byte outside the partitions is still zero. *report is the
  * result as JSON (docs/blk.md); *ok whether all held. False (with the
  * reason) only when the image cannot be read or is not the device's size.

@@ -73,10 +73,15 @@ bool blkimage_partitions(const struct sd_system *sys, const char *name,
 
 void blkimage_replay(const struct blk_bench_plan *plan, uint32_t *generations)
 {
+    blkimage_replay_steps(plan, plan->ios, generations);
+}
+
+void blkimage_replay_steps(const struct blk_bench_plan *plan, uint64_t steps, uint32_t *generations)
+{
     memset(generations, 0, plan->workload.chunks * sizeof *generations);
     struct blk_sequence sequence;
     blk_sequence_start(&sequence, &plan->workload);
-    for (uint64_t i = 0; i < plan->ios; i++) {
+    for (uint64_t i = 0; i < steps && i < plan->ios; i++) {
         struct blk_step step = blk_sequence_next(&sequence);
         if (step.write) {
             generations[step.chunk]++;
@@ -185,10 +190,15 @@ struct partition_result {
     uint32_t first_bad_expected;
 };
 
+/*
+ * `lowest` (NULL: exactly `generations`) holds, per chunk, the generation
+ * before its first write that may have failed: a block may hold any
+ * generation from there up to `generations`.
+ */
 static bool check_partition(int fd, const char *path, const struct sd_device *device,
                             const struct blkimage_partition *part, const uint32_t *generations,
-                            uint64_t *buffer, struct partition_result *result,
-                            struct blkimage_error *err)
+                            const uint32_t *lowest, uint64_t *buffer,
+                            struct partition_result *result, struct blkimage_error *err)
 {
     uint32_t unit = device->block_size;
     uint64_t first = part->partition->start / unit, blocks = part->partition->size / unit;
@@ -200,9 +210,10 @@ static bool check_partition(int fd, const char *path, const struct sd_device *de
         }
         for (uint64_t b = 0; b < n; b++) {
             uint32_t expected = generation_of(&part->plan, generations, done + b);
-            enum blk_block_verdict verdict =
-                blk_pattern_verdict(buffer + b * (unit / WORD), unit / WORD,
-                                    part->plan.workload.client, first + done + b, expected);
+            uint32_t low = lowest ? generation_of(&part->plan, lowest, done + b) : expected;
+            enum blk_block_verdict verdict = blk_pattern_verdict_between(
+                buffer + b * (unit / WORD), unit / WORD, part->plan.workload.client,
+                first + done + b, low, expected);
             result->verdicts[verdict]++;
             if (verdict != BLK_BLOCK_OK && !result->have_first_bad) {
                 result->have_first_bad = true;
@@ -216,7 +227,8 @@ static bool check_partition(int fd, const char *path, const struct sd_device *de
 }
 
 static json_t *partition_json(const struct blkimage_partition *part, const uint32_t *generations,
-                              const struct partition_result *result, const char *client)
+                              const uint32_t *lowest, const struct partition_result *result,
+                              const char *client)
 {
     const struct sd_partition *partition = part->partition;
     json_t *entry =
@@ -225,9 +237,10 @@ static json_t *partition_json(const struct blkimage_partition *part, const uint3
     if (!part->bench) {
         return entry;
     }
-    uint64_t chunks_written = 0, bad = 0;
+    uint64_t chunks_written = 0, chunks_uncertain = 0, bad = 0;
     for (uint64_t c = 0; c < part->plan.workload.chunks; c++) {
         chunks_written += generations[c] != 0;
+        chunks_uncertain += lowest != NULL && lowest[c] != generations[c];
     }
     for (int v = BLK_BLOCK_OK + 1; v < BLK_BLOCK_VERDICTS; v++) {
         bad += result->verdicts[v];
@@ -238,6 +251,9 @@ static json_t *partition_json(const struct blkimage_partition *part, const uint3
                         json_integer((json_int_t)(partition->size / part->plan.block_size)));
     json_object_set_new(entry, "requests_replayed", json_integer((json_int_t)part->plan.ios));
     json_object_set_new(entry, "chunks_written", json_integer((json_int_t)chunks_written));
+    json_object_set_new(entry, "first_failed_write",
+                        json_integer((json_int_t)part->first_failed_write));
+    json_object_set_new(entry, "chunks_uncertain", json_integer((json_int_t)chunks_uncertain));
     json_object_set_new(entry, "bad_blocks", json_integer((json_int_t)bad));
     json_object_set_new(
         entry, "first_bad",
@@ -315,7 +331,7 @@ static bool verify_open(int fd, const char *path, const struct sd_device *device
                     (uint64_t)st.st_size, device->name, device->size);
     }
     uint64_t *buffer = malloc(BUFFER_BYTES);
-    uint32_t *generations = NULL;
+    uint32_t *generations = NULL, *lowest = NULL;
     bool done = buffer != NULL || fail(err, "out of memory");
     json_t *list = json_array();
     json_object_set_new(report, "partitions", list);
@@ -325,19 +341,28 @@ static bool verify_open(int fd, const char *path, const struct sd_device *device
         struct partition_result result = {0};
         if (part->bench) {
             free(generations);
+            free(lowest);
+            lowest = NULL;
             generations = malloc(part->plan.workload.chunks * sizeof *generations);
-            if (generations == NULL) {
+            if (part->first_failed_write != 0) {
+                lowest = malloc(part->plan.workload.chunks * sizeof *lowest);
+            }
+            if (generations == NULL || (part->first_failed_write != 0 && lowest == NULL)) {
                 done = fail(err, "out of memory");
                 break;
             }
             blkimage_replay(&part->plan, generations);
-            done = check_partition(fd, path, device, part, generations, buffer, &result, err);
+            if (lowest != NULL) {
+                blkimage_replay_steps(&part->plan, part->first_failed_write - 1, lowest);
+            }
+            done =
+                check_partition(fd, path, device, part, generations, lowest, buffer, &result, err);
             *ok =
                 *ok && result.verdicts[BLK_BLOCK_OK] == part->partition->size / device->block_size;
         }
         if (done) {
             json_array_append_new(
-                list, partition_json(part, generations, &result, part->partition->client));
+                list, partition_json(part, generations, lowest, &result, part->partition->client));
         }
     }
     json_t *outside = NULL;
@@ -350,6 +375,7 @@ static bool verify_open(int fd, const char *path, const struct sd_device *device
         *ok = *ok && outside_ok;
     }
     free(generations);
+    free(lowest);
     free(buffer);
     return done;
 }

@@ -19,7 +19,7 @@ enum {
 
 static const char usage_text[] =
     "usage: pinion-blkimage create SYSTEM.json DEVICE IMAGE\n"
-    "       pinion-blkimage verify SYSTEM.json DEVICE IMAGE\n"
+    "       pinion-blkimage verify SYSTEM.json DEVICE IMAGE [CLIENT=FIRST_FAILED_WRITE ...]\n"
     "       pinion-blkimage --help\n"
     "\n"
     "The disk image of virtio-blk device DEVICE of a system description\n"
@@ -32,7 +32,11 @@ static const char usage_text[] =
     "  verify   replay each benchmark client's requests from its params in\n"
     "           SYSTEM.json and check that every block of its partition holds\n"
     "           the generation its last write left, and that every byte outside\n"
-    "           the partitions is still zero; prints the result as JSON\n"
+    "           the partitions is still zero; prints the result as JSON.\n"
+    "           CLIENT=N: that client's first_failed_write counter (N > 0):\n"
+    "           from the N-th request of its sequence on, a write may have\n"
+    "           failed, so a block it wrote since may hold any generation from\n"
+    "           the one before up to the last\n"
     "\n"
     "Exit status: 0 done (verify: the image is as it must be), 1 the check\n"
     "failed or an input is invalid, 2 a usage error.\n";
@@ -50,7 +54,35 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int run(const char *command, const char *system, const char *device_name, const char *image)
+/* CLIENT=N arguments onto the partitions; false (said) when one names no benchmark client. */
+static bool set_failed_writes(struct blkimage_partition *partitions, uint32_t n_partitions,
+                              char **args, int n_args)
+{
+    for (int i = 0; i < n_args; i++) {
+        const char *eq = strchr(args[i], '=');
+        char *end = NULL;
+        unsigned long long value = eq ? strtoull(eq + 1, &end, 10) : 0;
+        bool found = false;
+        for (uint32_t p = 0; eq && end && *end == '\0' && end != eq + 1 && p < n_partitions; p++) {
+            const char *client = partitions[p].partition->client;
+            if (partitions[p].bench && strlen(client) == (size_t)(eq - args[i]) &&
+                strncmp(client, args[i], (size_t)(eq - args[i])) == 0) {
+                partitions[p].first_failed_write = value;
+                found = true;
+            }
+        }
+        if (!found) {
+            fprintf(stderr,
+                    "pinion-blkimage: \"%s\": not CLIENT=N for a benchmark client of the device\n",
+                    args[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int run(const char *command, const char *system, const char *device_name, const char *image,
+               char **failed_writes, int n_failed_writes)
 {
     struct sd_system *sys = sd_system_new();
     struct sd_error load_err;
@@ -71,7 +103,8 @@ static int run(const char *command, const char *system, const char *device_name,
         } else {
             fprintf(stderr, "%s\n", err.message);
         }
-    } else {
+    } else if (set_failed_writes(partitions, device->n_partitions, failed_writes,
+                                 n_failed_writes)) {
         json_t *report;
         bool ok;
         if (blkimage_verify(image, device, partitions, &report, &ok, &err)) {
@@ -100,8 +133,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "create") != 0 && strcmp(argv[1], "verify") != 0) {
         return usage_error("unknown command \"%s\" (create or verify)", argv[1]);
     }
-    if (argc != 5) {
+    if (argc < 5 || (argc != 5 && strcmp(argv[1], "verify") != 0)) {
         return usage_error("%s needs SYSTEM.json DEVICE IMAGE", argv[1]);
     }
-    return run(argv[1], argv[2], argv[3], argv[4]);
+    return run(argv[1], argv[2], argv[3], argv[4], argv + 5, argc - 5);
 }

@@ -37,6 +37,15 @@ void pn_notify(pn_channel ch);
  * fold the signal into the return to the scheduler.
  */
 void pn_deferred_notify(pn_channel ch);
+/*
+ * Whether the PD (or VM) at the other end of `ch` still runs. Once it has
+ * stopped (faulted, pn_fatal, a VM that crashed or powered off) it never
+ * runs again and this stays false. When it stops, every peer is notified
+ * on its channel to it, and this says so from that notification on (on
+ * the kernel it comes with the wait that delivers it: no system call), so
+ * a PD waiting for answers wakes and can fail over. Not in Microkit.
+ */
+bool pn_channel_peer_alive(pn_channel ch);
 /* Re-enables delivery of the device interrupt behind `ch`. */
 void pn_irq_ack(pn_channel ch);
 /* Calls the peer's protected() and returns its reply (synchronous). */

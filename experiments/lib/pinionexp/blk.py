@@ -20,9 +20,12 @@ BENCH_PROGRAM = "blk_bench"
 DRIVER_UP = re.compile(r"virtio-blk up|blk-bridge: up:")
 DRIVER_UP_SECONDS = 120  # a driver VM boots Linux first
 CLIENT_DONE = re.compile(r"^(\S+): blk_bench done: ", re.MULTILINE)
-# A PD's fault, or a driver VM's stop (it never answers again: the clients cannot finish).
-FAULT = re.compile(r'^pinion: (PD "([^"]+)" faulted|VM "([^"]+)" stopped)[^\n]*',
-                   re.MULTILINE)
+# A native PD's fault ends a run at once. A driver VM's stop does so only before the driver
+# came up: once the clients run, the virtualiser answers what the dead VM held, and every
+# request after, with an error (docs/blk.md), so the clients finish and the run fails in
+# finish() naming their errors and the stop.
+FAULT = re.compile(r'^pinion: PD "([^"]+)" faulted[^\n]*', re.MULTILINE)
+VM_STOP = re.compile(r'^pinion: VM "([^"]+)" stopped[^\n]*', re.MULTILINE)
 # A benchmark client's counters that a sound run leaves at zero.
 MUST_BE_ZERO = ("blocks_lost", "blocks_torn", "blocks_misplaced", "blocks_corrupt",
                 "error_responses", "unexpected_responses", "ring_errors")
@@ -198,21 +201,28 @@ def remove_disks(disks):
 def drive(args, cmd, out, clients):
     """Boots, waits for every client's last answer, marks phase 2 and ends the run.
     Returns QEMU's exit status (None if it had to be killed), the console text, and why
-    the run failed (a PD's fault or a driver VM's stop: the run is ended at once, so
-    that its counts say what happened) or None."""
+    the run failed (a native PD's fault, or a driver VM's stop before its driver came up:
+    the run is ended at once, so that its counts say what happened) or None. A driver VM
+    that stops later does not end the run: its clients finish with errors."""
     session = runner.Session(cmd, out / "console.log", args.quiet)
     console = out / "console.log"
     try:
         def fault(text):
             return FAULT.search(text)
 
+        def fault_or_stop(text):
+            return FAULT.search(text) or VM_STOP.search(text)
+
         def end(why):
             session.type(b"q")
             return session.finish(args.timeout), session.text(), why
 
-        if not session.wait_for(lambda t: DRIVER_UP.search(t) or fault(t), DRIVER_UP_SECONDS):
+        if not session.wait_for(lambda t: DRIVER_UP.search(t) or fault_or_stop(t),
+                                DRIVER_UP_SECONDS):
             raise runner.RunError(f"the block driver did not come up within "
                                   f"{DRIVER_UP_SECONDS} s (console: {console})")
+        if not DRIVER_UP.search(session.text()):
+            return end(fault_or_stop(session.text()).group(0))
         if fault(session.text()):
             return end(fault(session.text()).group(0))
         runner.progress(f"{len(clients)} benchmark client(s) running", args.quiet)
@@ -234,13 +244,26 @@ def drive(args, cmd, out, clients):
         raise
 
 
-def verify_disks(tools, system, disks):
-    """Each disk image checked from the host: {device: pinion-blkimage verify's report}."""
+def _failed_writes(system, disk_name, pd_counters):
+    """CLIENT=N for each client of the disk whose first_failed_write counter is set: from
+    that request of its sequence on, a write may or may not have reached the disk."""
+    with open(system) as f:
+        doc = json.load(f)
+    clients = [p.get("client") for d in doc.get("devices", []) if d.get("name") == disk_name
+               for p in d.get("partitions", [])]
+    return [f"{c}={pd_counters[c]['first_failed_write']}" for c in clients
+            if pd_counters.get(c, {}).get("first_failed_write")]
+
+
+def verify_disks(tools, system, disks, pd_counters=None):
+    """Each disk image checked from the host: {device: pinion-blkimage verify's report}.
+    With the run's pd_counters, a client's failed writes leave their chunks uncertain."""
     reports = {}
     for disk in disks:
+        failed = _failed_writes(system, disk.name, pd_counters) if pd_counters else []
         done = subprocess.run([str(tools.blkimage), "verify", str(system), disk.name,
-                               str(disk.path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                               str(disk.path)] + failed, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
         try:
             reports[disk.name] = json.loads(done.stdout)
         except json.JSONDecodeError:
@@ -299,6 +322,9 @@ def finish(doc, system_doc, clients, disk_reports):
         problems += _client_problems(name, counters[name], pds[name].get("params", {}))
     problems += [_bad_disk(name, report) for name, report in disk_reports.items()
                  if not report.get("ok")]
+    # A driver VM that stopped mid-run: its clients' errors above say what it cost them.
+    problems += [f'VM "{name}" stopped: {vm.get("why")}'
+                 for name, vm in doc.get("vm_states", {}).items() if vm.get("stopped")]
     if problems and doc.get("status") == "ok":
         doc["status"] = "failed"
         doc["reason"] = "; ".join(problems)

@@ -8,7 +8,9 @@
 enum pn_syscall {
     /*
      * Wait for notifications; returns the channels that fired (a bit per
-     * channel id). x0: channel + 1 to notify first (0: none, the deferred
+     * channel id) in x0, and in x1 the channels whose peer has stopped for
+     * good (faulted, or a VM that stopped; such a peer's stop also fires its
+     * channels). x0: channel + 1 to notify first (0: none, the deferred
      * notification); x1: channel + 1 whose interrupt to acknowledge first.
      */
     PN_SYS_WAIT = 1,
