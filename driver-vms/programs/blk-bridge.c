@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@
 static const char usage[] =
     "usage: blk-bridge [--name NAME] [--disk PATH] [--capacity N] [--block-size B]\n"
     "                  [--slots N] [--max-bytes B] [--report-idle-ms MS] [--die-after N]\n"
-    "                  [--sysfs DIR]\n"
+    "                  [--irq-wait poll|ring] [--sysfs DIR]\n"
     "\n"
     "Serves pinion's block queue from a Linux block device: the channel's UIO\n"
     "device NAME (map0 the doorbell, map1 the queue pair, map2.. the clients'\n"
@@ -53,10 +54,13 @@ static const char usage[] =
     "  --max-bytes B        the largest request, a multiple of 4096 (default 1048576)\n"
     "  --report-idle-ms MS  print the counts once no request came for MS (default 0: never)\n"
     "  --die-after N        test mode: exit with status 3 after N requests (default 0: never)\n"
+    "  --irq-wait poll|ring how pinion's notifications are waited for: poll() on /dev/uioN\n"
+    "                       beside the io_uring (default), or a read of /dev/uioN in it\n"
     "  --sysfs DIR          where sysfs is (default /sys)\n";
 
 struct options {
     const char *name, *disk, *sysfs;
+    bool irq_in_ring; /* --irq-wait ring: the UIO device's read goes through the io_uring */
     unsigned long long capacity, block_size, slots, max_bytes, report_idle_ms, die_after;
 };
 
@@ -78,9 +82,9 @@ static void on_signal(int signo)
 
 static int parse(int argc, char **argv, struct options *o)
 {
-    static const char *const names[] = {"--name",           "--disk",      "--capacity",
-                                        "--block-size",     "--slots",     "--max-bytes",
-                                        "--report-idle-ms", "--die-after", "--sysfs"};
+    static const char *const names[] = {
+        "--name",      "--disk",           "--capacity",  "--block-size", "--slots",
+        "--max-bytes", "--report-idle-ms", "--die-after", "--sysfs",      "--irq-wait"};
     *o = (struct options){.name = "blk",
                           .disk = "/dev/vda",
                           .sysfs = "/sys",
@@ -124,7 +128,13 @@ static int parse(int argc, char **argv, struct options *o)
                 }
             }
         }
-        if (!number) {
+        if (!number && strcmp(option, "--irq-wait") == 0) {
+            if (strcmp(value, "poll") != 0 && strcmp(value, "ring") != 0) {
+                fprintf(stderr, PROGRAM ": --irq-wait takes poll or ring, not \"%s\"\n", value);
+                return 2;
+            }
+            o->irq_in_ring = strcmp(value, "ring") == 0;
+        } else if (!number) {
             const char **to = strcmp(option, "--name") == 0   ? &o->name
                               : strcmp(option, "--disk") == 0 ? &o->disk
                                                               : &o->sysfs;
@@ -207,8 +217,63 @@ static void print_counts(const struct blk_bridge_counts *c)
     fflush(stdout);
 }
 
-static int run(struct blk_bridge *b, const struct blk_bridge_io *io, struct loop *l,
-               const struct options *o)
+/*
+ * Takes every completion there is: the disk's transfers, and in ring mode the
+ * interrupt's read and the idle timeout. The number taken, or -1 on a failure.
+ */
+static int reap(struct blk_bridge *b, const struct blk_bridge_io *io, struct loop *l,
+                uint64_t *reported)
+{
+    int taken = 0;
+    struct io_uring_cqe *cqe;
+    while ((cqe = blk_uring_peek_cqe(&l->ring)) != NULL) {
+        uint64_t tag = cqe->user_data;
+        int result = cqe->res;
+        blk_uring_cqe_seen(&l->ring);
+        taken++;
+        if (tag == TAG_INTERRUPT) {
+            if (result < 0 && result != -EINTR) {
+                fprintf(stderr, PROGRAM ": error: reading /dev/uio%u: %s\n", l->uio.dev.index,
+                        strerror(-result));
+                return -1;
+            }
+            /* Unmasked before the queue is served: work queued meanwhile is found. */
+            b->counts.irqs++;
+            if (!uio_handle_unmask(PROGRAM, &l->uio) || !arm_interrupt(l)) {
+                return -1;
+            }
+        } else if (tag == TAG_TIMEOUT) {
+            l->timeout_armed = false;
+            if (b->counts.requests != *reported) {
+                *reported = b->counts.requests;
+                print_counts(&b->counts);
+            }
+        } else {
+            blk_bridge_complete(b, io, (unsigned)tag, result);
+        }
+    }
+    return taken;
+}
+
+static bool died(const struct blk_bridge *b, const struct options *o)
+{
+    if (o->die_after && b->counts.requests >= o->die_after) {
+        printf(PROGRAM ": dying after %llu requests (--die-after)\n",
+               (unsigned long long)b->counts.requests);
+        fflush(stdout);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * --irq-wait ring: one io_uring_enter a turn submits and sleeps until anything
+ * completes, pinion's notification (a read of /dev/uioN) included. UIO's read
+ * cannot be done without blocking, so io_uring arms a poll for it at every
+ * notification, and retries: measured dearer than a poll() beside the ring.
+ */
+static int run_in_ring(struct blk_bridge *b, const struct blk_bridge_io *io, struct loop *l,
+                       const struct options *o)
 {
     uint64_t reported = 0;
     if (!uio_handle_unmask(PROGRAM, &l->uio) || !arm_interrupt(l)) {
@@ -216,10 +281,7 @@ static int run(struct blk_bridge *b, const struct blk_bridge_io *io, struct loop
     }
     while (!stop_signal) {
         blk_bridge_serve(b, io);
-        if (o->die_after && b->counts.requests >= o->die_after) {
-            printf(PROGRAM ": dying after %llu requests (--die-after)\n",
-                   (unsigned long long)b->counts.requests);
-            fflush(stdout);
+        if (died(b, o)) {
             return DIE_STATUS;
         }
         if (o->report_idle_ms && !l->timeout_armed) {
@@ -233,31 +295,56 @@ static int run(struct blk_bridge *b, const struct blk_bridge_io *io, struct loop
             fprintf(stderr, PROGRAM ": error: io_uring_enter: %s\n", strerror(-rc));
             return 1;
         }
-        struct io_uring_cqe *cqe;
-        while ((cqe = blk_uring_peek_cqe(&l->ring)) != NULL) {
-            uint64_t tag = cqe->user_data;
-            int result = cqe->res;
-            blk_uring_cqe_seen(&l->ring);
-            if (tag == TAG_INTERRUPT) {
-                if (result < 0 && result != -EINTR) {
-                    fprintf(stderr, PROGRAM ": error: reading /dev/uio%u: %s\n", l->uio.dev.index,
-                            strerror(-result));
-                    return 1;
-                }
-                /* Unmasked before the queue is served: work queued meanwhile is found. */
-                b->counts.irqs++;
-                if (!uio_handle_unmask(PROGRAM, &l->uio) || !arm_interrupt(l)) {
-                    return 1;
-                }
-            } else if (tag == TAG_TIMEOUT) {
-                l->timeout_armed = false;
-                if (b->counts.requests != reported) {
-                    reported = b->counts.requests;
-                    print_counts(&b->counts);
-                }
-            } else {
-                blk_bridge_complete(b, io, (unsigned)tag, result);
-            }
+        if (reap(b, io, l, &reported) < 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * --irq-wait poll (the default): the ring carries the disk's transfers only; the
+ * loop sleeps in poll() on /dev/uioN and the ring's own descriptor (readable when
+ * a completion is there), and takes an interrupt with a plain read and unmask.
+ */
+static int run_polling(struct blk_bridge *b, const struct blk_bridge_io *io, struct loop *l,
+                       const struct options *o)
+{
+    uint64_t reported = 0;
+    if (!uio_handle_unmask(PROGRAM, &l->uio)) {
+        return 1;
+    }
+    while (!stop_signal) {
+        blk_bridge_serve(b, io);
+        if (died(b, o)) {
+            return DIE_STATUS;
+        }
+        int rc = blk_uring_enter(&l->ring, false);
+        if (rc < 0 && rc != -EINTR) {
+            fprintf(stderr, PROGRAM ": error: io_uring_enter: %s\n", strerror(-rc));
+            return 1;
+        }
+        int taken = reap(b, io, l, &reported);
+        if (taken < 0) {
+            return 1;
+        }
+        if (taken > 0) {
+            continue; /* slots came free: serve again before sleeping */
+        }
+        struct pollfd fds[2] = {{.fd = l->uio.fd, .events = POLLIN},
+                                {.fd = l->ring.fd, .events = POLLIN}};
+        int ready = poll(fds, 2, o->report_idle_ms ? (int)o->report_idle_ms : -1);
+        if (ready < 0 && errno != EINTR) {
+            fprintf(stderr, PROGRAM ": error: poll: %s\n", strerror(errno));
+            return 1;
+        }
+        if (ready == 0 && b->counts.requests != reported) {
+            reported = b->counts.requests;
+            print_counts(&b->counts);
+        }
+        if (ready > 0 && (fds[0].revents & POLLIN) &&
+            !uio_handle_take_interrupt(PROGRAM, &l->uio, &b->counts.irqs)) {
+            return 1;
         }
     }
     return 0;
@@ -335,12 +422,15 @@ int main(int argc, char **argv)
     l.idle = (struct __kernel_timespec){.tv_sec = (long long)(o.report_idle_ms / 1000),
                                         .tv_nsec = (long long)(o.report_idle_ms % 1000) * 1000000};
     printf(PROGRAM ": up: %s, %llu blocks of %llu bytes, /dev/uio%u \"%s\" (%u data regions), "
-                   "%llu in flight through an io_uring, bounce buffers of %llu bytes\n",
+                   "%llu in flight through an io_uring, bounce buffers of %llu bytes, "
+                   "notifications by %s\n",
            o.disk, (unsigned long long)(disk_bytes / o.block_size), o.block_size, l.uio.dev.index,
-           l.uio.dev.name, n_regions, o.slots, o.max_bytes);
+           l.uio.dev.name, n_regions, o.slots, o.max_bytes,
+           o.irq_in_ring ? "a read in the ring" : "poll()");
     fflush(stdout);
     struct blk_bridge_io io = {.submit = submit, .kick = kick, .ring = ring_doorbell, .ctx = &l};
-    int status = run(&bridge, &io, &l, &o);
+    int status =
+        o.irq_in_ring ? run_in_ring(&bridge, &io, &l, &o) : run_polling(&bridge, &io, &l, &o);
     if (stop_signal) {
         printf(PROGRAM ": stopping on signal %d\n", (int)stop_signal);
     }

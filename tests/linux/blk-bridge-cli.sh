@@ -34,6 +34,11 @@ expect_in "$err" "--capacity and --block-size must be powers of two" "--capacity
 run --max-bytes 5000
 expect_status 2 "--max-bytes 5000"
 expect_in "$err" "--max-bytes a multiple of 4096" "--max-bytes 5000"
+run --irq-wait sometimes
+expect_status 2 "--irq-wait sometimes"
+expect_in "$err" 'blk-bridge: --irq-wait takes poll or ring, not "sometimes"' "--irq-wait sometimes"
+run --help
+expect_in "$out" "--irq-wait poll|ring how pinion's notifications are waited for" "--help --irq-wait"
 run --block-size 256
 expect_status 2 "--block-size 256"
 expect_in "$err" "blk-bridge: --block-size 256: not a number in 512..65536" "--block-size 256"
