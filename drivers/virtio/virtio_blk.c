@@ -26,7 +26,7 @@
  * a write to a read-only device is answered EUNSUPPORTED; what the device
  * fails is EIO.
  */
-#include "virtio_mmio.h"
+#include "virtio_transport.h"
 #include "virtqueue.h"
 
 #include "blk_wiring.h"
@@ -74,7 +74,7 @@ struct pending {
     uint64_t bytes;
 };
 
-static volatile uint32_t *regs;
+static struct virtio_transport device;
 static pn_channel device_ch, blk_ch;
 static struct pn_blk_server queue;
 static struct virtqueue vq;
@@ -91,43 +91,12 @@ static bool can_flush, read_only;
 static uint64_t *requests, *read_bytes, *written_bytes, *flushes, *einval, *eio, *unsupported;
 static uint64_t *bad_used, *irqs, *ring_errors;
 
-static uint32_t reg_read(uint32_t offset)
-{
-    return regs[offset / 4];
-}
-
-static void reg_write(uint32_t offset, uint32_t value)
-{
-    regs[offset / 4] = value;
-}
-
-static _Noreturn void fail(const char *why)
-{
-    reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_FAILED);
-    pn_fatal(why);
-}
-
 static void negotiate_features(void)
 {
-    reg_write(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    uint32_t high = reg_read(VIRTIO_MMIO_DEVICE_FEATURES);
-    reg_write(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    uint32_t low = reg_read(VIRTIO_MMIO_DEVICE_FEATURES);
-    if (!(high & (1u << (VIRTIO_F_VERSION_1 - 32)))) {
-        fail("the device does not offer VIRTIO_F_VERSION_1");
-    }
     /* One queue, one data descriptor per request: nothing else is needed. */
-    uint32_t wanted =
-        (1u << VIRTIO_BLK_F_RO) | (1u << VIRTIO_BLK_F_BLK_SIZE) | (1u << VIRTIO_BLK_F_FLUSH);
-    uint32_t accepted = low & wanted;
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES, accepted);
-    reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_FEATURES_OK);
-    if (!(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK)) {
-        fail("the device refused the features");
-    }
+    uint32_t accepted =
+        virtio_negotiate_features(&device, (1u << VIRTIO_BLK_F_RO) | (1u << VIRTIO_BLK_F_BLK_SIZE) |
+                                               (1u << VIRTIO_BLK_F_FLUSH));
     can_flush = (accepted & (1u << VIRTIO_BLK_F_FLUSH)) != 0;
     read_only = (accepted & (1u << VIRTIO_BLK_F_RO)) != 0;
     bool has_block_size = (accepted & (1u << VIRTIO_BLK_F_BLK_SIZE)) != 0;
@@ -135,12 +104,12 @@ static void negotiate_features(void)
     /* The configuration is read whole, again if the device changed it meanwhile. */
     uint32_t generation, sectors_low, sectors_high, logical_block;
     do {
-        generation = reg_read(VIRTIO_MMIO_CONFIG_GENERATION);
-        sectors_low = reg_read(VIRTIO_MMIO_CONFIG + CONFIG_CAPACITY);
-        sectors_high = reg_read(VIRTIO_MMIO_CONFIG + CONFIG_CAPACITY + 4);
-        logical_block =
-            has_block_size ? reg_read(VIRTIO_MMIO_CONFIG + CONFIG_BLK_SIZE) : SECTOR_SIZE;
-    } while (generation != reg_read(VIRTIO_MMIO_CONFIG_GENERATION));
+        generation = virtio_read(&device, VIRTIO_MMIO_CONFIG_GENERATION);
+        sectors_low = virtio_read(&device, VIRTIO_MMIO_CONFIG + CONFIG_CAPACITY);
+        sectors_high = virtio_read(&device, VIRTIO_MMIO_CONFIG + CONFIG_CAPACITY + 4);
+        logical_block = has_block_size ? virtio_read(&device, VIRTIO_MMIO_CONFIG + CONFIG_BLK_SIZE)
+                                       : SECTOR_SIZE;
+    } while (generation != virtio_read(&device, VIRTIO_MMIO_CONFIG_GENERATION));
     if (logical_block != block_size) {
         struct pn_dbg_line why = {0};
         pn_dbg_line_add(&why, "parameter \"block_size\" is ");
@@ -148,35 +117,23 @@ static void negotiate_features(void)
         pn_dbg_line_add(&why, " but the device's logical block is ");
         pn_dbg_line_add_u64(&why, logical_block);
         pn_dbg_line_add(&why, " bytes");
-        fail(why.text);
+        virtio_transport_fail(&device, why.text);
     }
     uint64_t sectors = (uint64_t)sectors_high << 32 | sectors_low;
     device_blocks = sectors / (block_size / SECTOR_SIZE);
 }
 
-/* The queue size to use: the device's maximum, capped, a power of two. */
-static uint16_t queue_size(void)
-{
-    reg_write(VIRTIO_MMIO_QUEUE_SEL, REQUEST_QUEUE);
-    uint32_t max = reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX);
-    uint16_t size = MAX_QUEUE_SIZE;
-    while (size > max) {
-        size /= 2;
-    }
-    if (size < CHAIN) {
-        fail("the device offers no queue long enough for a request");
-    }
-    return size;
-}
-
+/* Lays the request queue, then every slot's header and status byte, out in `virtq`. */
 static void setup_queue(char *virtq, uint64_t virtq_pa, uint64_t virtq_size)
 {
-    uint16_t size = queue_size();
+    uint16_t size = virtio_queue_size(&device, REQUEST_QUEUE, MAX_QUEUE_SIZE, CHAIN,
+                                      "the device offers no queue long enough for a request");
     uint64_t queue_bytes = virtqueue_bytes(size);
     uint16_t slots = size / CHAIN;
     uint64_t status_offset = queue_bytes + (uint64_t)slots * sizeof(struct virtio_blk_header);
     if (virtq_size < status_offset + slots) {
-        fail("region \"virtq\" is too small for the device's queue, headers and statuses");
+        virtio_transport_fail(
+            &device, "region \"virtq\" is too small for the device's queue, headers and statuses");
     }
     virtqueue_init_chains(&vq, virtq, virtq_pa, size, CHAIN);
     headers = (volatile struct virtio_blk_header *)(virtq + queue_bytes);
@@ -193,46 +150,20 @@ static void setup_queue(char *virtq, uint64_t virtq_pa, uint64_t virtq_size)
         status->flags = VIRTQ_DESC_F_WRITE;
         free_slots[n_free_slots++] = slot;
     }
-    reg_write(VIRTIO_MMIO_QUEUE_SEL, REQUEST_QUEUE);
-    reg_write(VIRTIO_MMIO_QUEUE_NUM, size);
-    reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)vq.desc_pa);
-    reg_write(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(vq.desc_pa >> 32));
-    reg_write(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)vq.avail_pa);
-    reg_write(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(vq.avail_pa >> 32));
-    reg_write(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)vq.used_pa);
-    reg_write(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(vq.used_pa >> 32));
-    reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
+    virtio_enable_queue(&device, REQUEST_QUEUE, &vq);
 }
 
 static void init_device(void)
 {
-    uint64_t mmio_size;
-    char *mmio = pn_require_region("mmio", 4096, &mmio_size);
-    uint64_t offset = pn_param_u64_or("mmio_offset", 0);
-    if (offset > mmio_size - 0x200) {
-        pn_fatal("parameter \"mmio_offset\" lies outside the mmio region");
-    }
-    regs = (volatile uint32_t *)(mmio + offset);
-    if (reg_read(VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC) {
-        pn_fatal("no virtio-mmio device at the mmio region");
-    }
-    if (reg_read(VIRTIO_MMIO_VERSION) != 2) {
-        pn_fatal("legacy virtio-mmio device: start QEMU with -global "
-                 "virtio-mmio.force-legacy=false");
-    }
-    if (reg_read(VIRTIO_MMIO_DEVICE_ID) != DEVICE_ID_BLOCK) {
-        pn_fatal("the virtio device is not a block device (is -device virtio-blk-device "
-                 "attached to the transport the description names?)");
-    }
-    reg_write(VIRTIO_MMIO_STATUS, 0);
-    reg_write(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    reg_write(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    virtio_transport_open(&device, DEVICE_ID_BLOCK,
+                          "the virtio device is not a block device (is -device "
+                          "virtio-blk-device attached to the transport the description names?)");
     negotiate_features();
     uint64_t virtq_size, virtq_pa;
     char *virtq = pn_require_region("virtq", 0, &virtq_size);
     pn_region_paddr("virtq", &virtq_pa, 0);
     setup_queue(virtq, virtq_pa, virtq_size);
-    reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+    virtio_driver_ok(&device);
 }
 
 static void find_data_regions(void)
@@ -385,7 +316,7 @@ static bool take_requests(void)
         pn_ring_cancel_signal(&queue.requests);
     }
     if (offered && virtqueue_publish(&vq)) {
-        reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, REQUEST_QUEUE);
+        virtio_notify(&device, REQUEST_QUEUE);
     }
     return answered;
 }
@@ -492,7 +423,7 @@ void notified(pn_channel ch)
 {
     if (ch == device_ch) {
         ++*irqs;
-        reg_write(VIRTIO_MMIO_INTERRUPT_ACK, reg_read(VIRTIO_MMIO_INTERRUPT_STATUS));
+        virtio_ack_interrupt(&device);
         serve();
         pn_irq_ack(device_ch);
     } else {

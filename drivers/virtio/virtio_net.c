@@ -20,7 +20,7 @@
  * mode: after every that many received frames, hand the rx multiplexer a
  * corrupt descriptor as well, cycling through the ways one can be corrupt).
  */
-#include "virtio_mmio.h"
+#include "virtio_transport.h"
 #include "virtqueue.h"
 
 #include <pinion/component.h>
@@ -40,7 +40,7 @@ struct dma_range {
     uint64_t base, size;
 };
 
-static volatile uint32_t *regs;
+static struct virtio_transport device;
 static pn_channel device_ch, rx_ch, tx_ch;
 static struct pn_net_filler rx;  /* free buffers in, received frames out */
 static struct pn_net_drainer tx; /* frames to send in, sent buffers out */
@@ -55,77 +55,26 @@ static uint64_t inject_bad_every, frames_since_injection, injections;
 static uint64_t *rx_frames, *rx_dropped, *tx_frames, *bad_free, *bad_tx, *bad_used, *irqs;
 static uint64_t *injected;
 
-static uint32_t reg_read(uint32_t offset)
-{
-    return regs[offset / 4];
-}
-
-static void reg_write(uint32_t offset, uint32_t value)
-{
-    regs[offset / 4] = value;
-}
-
-static void fail(const char *why)
-{
-    reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_FAILED);
-    pn_fatal(why);
-}
-
-static void negotiate_features(void)
-{
-    reg_write(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-    uint32_t high = reg_read(VIRTIO_MMIO_DEVICE_FEATURES);
-    reg_write(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-    uint32_t low = reg_read(VIRTIO_MMIO_DEVICE_FEATURES);
-    if (!(high & (1u << (VIRTIO_F_VERSION_1 - 32)))) {
-        fail("the device does not offer VIRTIO_F_VERSION_1");
-    }
-    /* No offloads, no mergeable buffers: one frame per buffer, as the queues expect. */
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    reg_write(VIRTIO_MMIO_DRIVER_FEATURES, low & (1u << VIRTIO_NET_F_MAC));
-    reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_FEATURES_OK);
-    if (!(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK)) {
-        fail("the device refused the features");
-    }
-}
-
-/* The queue size to use: the device's maximum, capped, a power of two. */
+/* The size to use for queue `index`: at least one slot of header and buffer. */
 static uint16_t queue_size(uint32_t index)
 {
-    reg_write(VIRTIO_MMIO_QUEUE_SEL, index);
-    uint32_t max = reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX);
-    uint16_t size = MAX_QUEUE_SIZE;
-    while (size > max) {
-        size /= 2;
-    }
-    if (size < 2) {
-        fail("the device offers no usable queue");
-    }
-    return size;
+    return virtio_queue_size(&device, index, MAX_QUEUE_SIZE, 2,
+                             "the device offers no usable queue");
 }
 
 static void setup_queue(uint32_t index, struct virtqueue *q, char *memory, uint64_t memory_pa,
                         uint16_t size, uint64_t headers_pa, bool device_writes)
 {
     virtqueue_init(q, memory, memory_pa, size, headers_pa, NET_HEADER_SIZE, device_writes);
-    reg_write(VIRTIO_MMIO_QUEUE_SEL, index);
-    reg_write(VIRTIO_MMIO_QUEUE_NUM, size);
-    reg_write(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc_pa);
-    reg_write(VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(q->desc_pa >> 32));
-    reg_write(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)q->avail_pa);
-    reg_write(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(q->avail_pa >> 32));
-    reg_write(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)q->used_pa);
-    reg_write(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(q->used_pa >> 32));
-    reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
+    virtio_enable_queue(&device, index, q);
 }
 
 static struct dma_range require_dma_range(const char *name)
 {
     struct dma_range range;
     if (!pn_region_paddr(name, &range.base, &range.size)) {
-        fail("a DMA region (rx_dma) is not described to the driver");
+        /* Checked before init_device: there is no device to mark failed yet. */
+        pn_fatal("a DMA region (rx_dma) is not described to the driver");
     }
     return range;
 }
@@ -140,34 +89,18 @@ static void find_tx_regions(void)
         }
     }
     if (n_tx_dma == 0) {
-        fail("no transmit region (tx_dma0) is described to the driver");
+        /* Checked before init_device: there is no device to mark failed yet. */
+        pn_fatal("no transmit region (tx_dma0) is described to the driver");
     }
 }
 
 static void init_device(void)
 {
-    uint64_t mmio_size;
-    char *mmio = pn_require_region("mmio", 4096, &mmio_size);
-    uint64_t offset = pn_param_u64_or("mmio_offset", 0);
-    if (offset > mmio_size - 0x200) {
-        fail("parameter \"mmio_offset\" lies outside the mmio region");
-    }
-    regs = (volatile uint32_t *)(mmio + offset);
-    if (reg_read(VIRTIO_MMIO_MAGIC_VALUE) != VIRTIO_MMIO_MAGIC) {
-        pn_fatal("no virtio-mmio device at the mmio region");
-    }
-    if (reg_read(VIRTIO_MMIO_VERSION) != 2) {
-        pn_fatal("legacy virtio-mmio device: start QEMU with -global "
-                 "virtio-mmio.force-legacy=false");
-    }
-    if (reg_read(VIRTIO_MMIO_DEVICE_ID) != DEVICE_ID_NET) {
-        pn_fatal("the virtio device is not a network device (is -device virtio-net-device "
-                 "attached to the transport the description names?)");
-    }
-    reg_write(VIRTIO_MMIO_STATUS, 0);
-    reg_write(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    reg_write(VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    negotiate_features();
+    virtio_transport_open(&device, DEVICE_ID_NET,
+                          "the virtio device is not a network device (is -device "
+                          "virtio-net-device attached to the transport the description names?)");
+    /* No offloads, no mergeable buffers: one frame per buffer, as the queues expect. */
+    virtio_negotiate_features(&device, 1u << VIRTIO_NET_F_MAC);
 
     /* virtq holds: the receive queue, the transmit queue, then each slot's header. */
     uint64_t virtq_size, virtq_pa;
@@ -179,7 +112,8 @@ static void init_device(void)
     uint64_t tx_headers = rx_headers + (uint64_t)rx_size / 2 * NET_HEADER_SIZE;
     uint64_t end = tx_headers + (uint64_t)tx_size / 2 * NET_HEADER_SIZE;
     if (virtq_size < end) {
-        fail("region \"virtq\" is too small for the device's queues and their headers");
+        virtio_transport_fail(
+            &device, "region \"virtq\" is too small for the device's queues and their headers");
     }
     setup_queue(RX_QUEUE, &rxq, virtq, virtq_pa, rx_size, virtq_pa + rx_headers, true);
     setup_queue(TX_QUEUE, &txq, virtq + rx_bytes, virtq_pa + rx_bytes, tx_size,
@@ -188,7 +122,7 @@ static void init_device(void)
     for (uint64_t i = tx_headers; i < end; i++) {
         virtq[i] = 0;
     }
-    reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+    virtio_driver_ok(&device);
 }
 
 /* Gives the device every free receive buffer it has room for. */
@@ -218,7 +152,7 @@ static void refill_rx(void)
         pn_ring_cancel_signal(&rx.free);
     }
     if (offered && virtqueue_publish(&rxq)) {
-        reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, RX_QUEUE);
+        virtio_notify(&device, RX_QUEUE);
     }
 }
 
@@ -262,7 +196,7 @@ static bool collect_rx(void)
             ++*rx_dropped;
             virtqueue_offer(&rxq, slot, rx_dma.base + d.offset, buffer_size);
             if (virtqueue_publish(&rxq)) {
-                reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, RX_QUEUE);
+                virtio_notify(&device, RX_QUEUE);
             }
             continue;
         }
@@ -317,7 +251,7 @@ static void transmit(void)
         pn_ring_cancel_signal(&tx.active);
     }
     if (offered && virtqueue_publish(&txq)) {
-        reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, TX_QUEUE);
+        virtio_notify(&device, TX_QUEUE);
     }
 }
 
@@ -407,7 +341,7 @@ void notified(pn_channel ch)
 {
     if (ch == device_ch) {
         ++*irqs;
-        reg_write(VIRTIO_MMIO_INTERRUPT_ACK, reg_read(VIRTIO_MMIO_INTERRUPT_STATUS));
+        virtio_ack_interrupt(&device);
         service();
         pn_irq_ack(device_ch);
     } else {
