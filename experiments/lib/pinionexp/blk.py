@@ -19,6 +19,11 @@ BENCH_PROGRAM = "blk_bench"
 # The native driver's line, or a driver VM's bridge's, in the kernel or not (docs/blk-dvm.md).
 DRIVER_UP = re.compile(r"virtio-blk up|blk-bridge: up:")
 DRIVER_UP_SECONDS = 120  # a driver VM boots Linux first
+BRIDGE_UP = re.compile(r"blk-bridge: up:")
+# The counters a driver VM's bridge prints once idle: the user-space one's
+# ("blk-bridge: {...}") or the in-kernel one's ("pinion-blk-bridge: {...}").
+BRIDGE_COUNTS = re.compile(r"blk-bridge: (\{[^\n]*\})")
+BRIDGE_COUNTS_SECONDS = 5
 CLIENT_DONE = re.compile(r"^(\S+): blk_bench done: ", re.MULTILINE)
 # A native PD's fault ends a run at once. A driver VM's stop does so only before the driver
 # came up: once the clients run, the virtualiser answers what the dead VM held, and every
@@ -198,6 +203,26 @@ def remove_disks(disks):
         disk.path.unlink(missing_ok=True)
 
 
+def wait_for_bridge_counts(session):
+    """A driver VM's bridge prints its counters once idle (its report_idle_ms): after the
+    measured phase, wait a little for that line, so that what the bridge copied is known
+    (bridge_counts()). Not having it fails nothing."""
+    text = session.text()
+    if not BRIDGE_UP.search(text):
+        return
+    start = text.rfind("blk_bench done:")
+    session.wait_for(lambda t: BRIDGE_COUNTS.search(t, start) is not None, BRIDGE_COUNTS_SECONDS)
+
+
+def bridge_counts(text):
+    """The driver VM's bridge's last counters line (a dict), or None."""
+    found = BRIDGE_COUNTS.findall(text)
+    try:
+        return json.loads(found[-1]) if found else None
+    except ValueError:
+        return None
+
+
 def drive(args, cmd, out, clients):
     """Boots, waits for every client's last answer, marks phase 2 and ends the run.
     Returns QEMU's exit status (None if it had to be killed), the console text, and why
@@ -238,6 +263,7 @@ def drive(args, cmd, out, clients):
             return end(fault(session.text()).group(0))
         session.type(b"2")
         session.wait_for(lambda t: "pinion: phase 2" in t, 10)
+        wait_for_bridge_counts(session)
         return end(None)
     except BaseException:
         session.kill()
