@@ -236,6 +236,10 @@ all); × is against the native path on the same cores.
 {storage['md']}
 {chr(10).join(lines)}
 {necks}
+
+The matrix, every kind on one core:
+
+{storage.get('matrix', '')}
 """
 
 
