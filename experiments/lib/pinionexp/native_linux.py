@@ -1,8 +1,8 @@
 """Native-Linux baselines: the driver VMs' own guest kernel booted directly by QEMU (no
 pinion kernel) on the machine pinion's runs use, counted by the same plugin in its
 guest=linux mode (docs/accounting.md, "Guests"), and what such a run's counts say per
-I/O. experiments/blk/linux-baseline uses it; the guest program marks the measured window
-itself (driver-vms/programs/guest_phase.h).
+I/O. experiments/blk/linux-baseline and experiments/net/linux-baseline use it; the guest
+program marks the measured window itself (driver-vms/programs/guest_phase.h).
 
 The cells a run is counted in have one owner (0: no pinion kernel switches owners) and
 two modes that matter: guest_kernel (Linux) and user (the guest's user space; also
@@ -62,16 +62,3 @@ def per_unit(counts, cores, units, phase=1):
             "guest_user": round(total["user"] / units, 2),
             "all_instructions": round(total["total"] / units, 2),
             "busiest_core": max(r["total"] for r in rows) if rows else None}
-
-
-def set_params(doc, settings):
-    """Sets each PD.KEY=VALUE (as experiments/run's --set writes them) in the description
-    `doc`; ValueError names a setting that names no component."""
-    pds = {pd["name"]: pd for pd in doc.get("components", []) + doc.get("vms", [])}
-    for setting in settings:
-        target, _, value = setting.partition("=")
-        pd_name, _, key = target.partition(".")
-        if not value or not key or pd_name not in pds:
-            raise ValueError(f"{setting!r}: expected PD.KEY=VALUE with PD one of "
-                             + ", ".join(sorted(pds)))
-        pds[pd_name].setdefault("params", {})[key] = int(value) if value.isdigit() else value

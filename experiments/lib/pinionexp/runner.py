@@ -53,6 +53,19 @@ class Tools:
             raise RunError("not built: " + ", ".join(missing) + " (run `make build`)")
 
 
+def set_params(doc, settings):
+    """Sets each PD.KEY=VALUE (experiments/run's --set, or what the block options
+    generate) in the description `doc`; ValueError names a setting that names no PD."""
+    pds = {pd["name"]: pd for pd in doc.get("components", []) + doc.get("vms", [])}
+    for setting in settings:
+        target, _, value = setting.partition("=")
+        pd_name, _, key = target.partition(".")
+        if not value or not key or pd_name not in pds:
+            raise ValueError(f"{setting!r}: expected PD.KEY=VALUE with PD one of "
+                             + ", ".join(sorted(pds)))
+        pds[pd_name].setdefault("params", {})[key] = int(value) if value.isdigit() else value
+
+
 def pack(tools, system, placement, out_dir, memory="1GiB"):
     image = out_dir / "image.elf"
     manifest = out_dir / "manifest.json"
